@@ -1,0 +1,52 @@
+/* Internals shared by server.c and conn.c; not for daemons. */
+#ifndef HALYARD_SERVER_PRIVATE_H
+#define HALYARD_SERVER_PRIVATE_H
+
+#include <gnutls/gnutls.h>
+#include <systemd/sd-event.h>
+
+#include "server.h"
+#include "tls.h"
+
+#define SERVER_MAX_LISTENERS 16
+
+struct listener {
+    struct server *srv;
+    int fd;
+    bool tls;
+    sd_event_source *source;
+};
+
+struct server {
+    const struct proto *proto;
+    const char *conf_path;
+    struct conf *conf;
+    sd_event *event;
+    struct tls_ctx *tls;
+    struct pool *pool;
+    struct listener listeners[SERVER_MAX_LISTENERS];
+    unsigned nlisteners;
+    char *hostname;
+    char *banner;
+    /* NOT REFRESHABLE: fixed at start */
+    long maxsessions, maxthreads, numprocesses;
+    /* REFRESHABLE */
+    uint64_t idle_usec, login_idle_usec;
+    unsigned sessions, refusing;
+    struct conn *conns; /* every open connection, doubly linked */
+    uint64_t next_conn_id;
+    bool stopping;
+    sd_event_source *drain_timer;
+};
+
+/* conn.c: takes ownership of fd (accepted, non-blocking). refuse: write the "too many"
+ * reply and close. Returns NULL (fd closed) on failure. */
+struct conn *conn_new(struct server *srv, int fd, bool tls, bool refuse);
+/* conn.c: server is stopping: say goodbye and close. */
+void conn_shutdown(struct conn *c);
+/* conn.c: the next connection in srv->conns. */
+struct conn *conn_next(const struct conn *c);
+/* conn.c: close now without further output. */
+void conn_abort(struct conn *c);
+
+#endif

@@ -1,0 +1,183 @@
+"""Fixtures for protocol tests: daemons started the way systemd starts them, through
+systemd-socket-activate, with their own msg.conf and TLS material in a temporary directory."""
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("HALYARD_BUILD", os.path.join(ROOT, "build"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory):
+    """A self-signed certificate and key for 127.0.0.1 / localhost (GnuTLS certtool)."""
+    d = tmp_path_factory.mktemp("tls")
+    key, cert, tmpl = d / "key.pem", d / "cert.pem", d / "cert.tmpl"
+    tmpl.write_text('cn = "localhost"\ndns_name = "localhost"\nip_address = "127.0.0.1"\n'
+                    "expiration_days = 30\ntls_www_server\nsigning_key\nencryption_key\n")
+    subprocess.run(["certtool", "--generate-privkey", "--key-type=ecdsa", "--outfile", str(key)],
+                   check=True, capture_output=True)
+    subprocess.run(["certtool", "--generate-self-signed", "--load-privkey", str(key),
+                    "--template", str(tmpl), "--outfile", str(cert)],
+                   check=True, capture_output=True)
+    return {"cert": str(cert), "key": str(key)}
+
+
+def client_tls_context():
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+class Daemon:
+    """One daemon under systemd-socket-activate: plain and (optionally) TLS listeners."""
+
+    def __init__(self, binary, fdnames, conf_path, log_path):
+        self.binary = binary
+        self.conf_path = conf_path
+        self.log_path = log_path
+        self.ports = {name: free_port() for name in fdnames}
+        self.proc = None
+
+    def start(self):
+        cmd = ["systemd-socket-activate"]
+        for name, port in self.ports.items():
+            cmd += ["-l", f"127.0.0.1:{port}"]
+        cmd += ["--fdname=" + ":".join(self.ports), "-E", "HALYARD_LOG=stderr",
+                self.binary, "-f", self.conf_path]
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log)
+        deadline = time.time() + 10
+        port = next(iter(self.ports.values()))
+        while time.time() < deadline:  # the listener exists once systemd-socket-activate runs
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.02)
+        return self
+
+    def log_text(self):
+        if not self.log.closed:
+            self.log.flush()
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        text = self.log_text()
+        for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+            assert marker not in text, f"sanitizer report in {self.log_path}:\n{text[-4000:]}"
+
+    def connect(self, name=None, timeout=5):
+        name = name or next(iter(self.ports))
+        s = socket.create_connection(("127.0.0.1", self.ports[name]), timeout=timeout)
+        if name.endswith("s") and name not in ("pop",):  # imaps, pops, https
+            s = client_tls_context().wrap_socket(s)
+        return LineClient(s)
+
+
+class LineClient:
+    """A scripted client: send lines, read CRLF lines."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b""
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("server closed the connection; unread: %r" % self.buf)
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line.decode()
+
+    def cmd(self, line):
+        """Sends a tagged command; returns (untagged lines, tagged line)."""
+        tag = line.split(" ", 1)[0]
+        self.send(line + "\r\n")
+        untagged = []
+        while True:
+            ln = self.line()
+            if ln.startswith(tag + " "):
+                return untagged, ln
+            untagged.append(ln)
+
+    def closed(self, timeout=5):
+        """True once the server has closed the connection (after any pending lines)."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return True
+                self.buf += chunk
+        except (ConnectionResetError, ssl.SSLError):
+            return True
+        except socket.timeout:
+            return False
+
+    def starttls(self):
+        self.sock = client_tls_context().wrap_socket(self.sock)
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def write_conf(path, settings):
+    with open(path, "w") as f:
+        for k, v in settings.items():
+            f.write(f'{k} = "{v}"\n')
+
+
+@pytest.fixture
+def imapd_factory(tmp_path, tls_files):
+    started = []
+
+    def make(settings=None, tls=True):
+        conf = {"local.hostname": "mail.test"}
+        if tls:
+            conf["local.tls.certfile"] = tls_files["cert"]
+            conf["local.tls.keyfile"] = tls_files["key"]
+        conf.update(settings or {})
+        conf_path = str(tmp_path / f"msg{len(started)}.conf")
+        write_conf(conf_path, conf)
+        d = Daemon(os.path.join(BUILD, "src/imapd/imapd"), ["imap", "imaps"] if tls else ["imap"],
+                   conf_path, str(tmp_path / f"imapd{len(started)}.log"))
+        started.append(d)
+        return d.start()
+
+    yield make
+    for d in started:
+        d.stop()

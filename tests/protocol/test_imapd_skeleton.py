@@ -1,0 +1,216 @@
+"""imapd on the daemon skeleton, started as systemd starts it: greeting and banner, the
+connection-level commands, STARTTLS and implicit TLS, limits, idle drop, reload and drain."""
+import re
+import signal
+import subprocess
+import time
+
+from conftest import write_conf
+
+VERSION_RE = r"\(Halyard \d+\.\d+\.\d+\)"
+
+
+def test_greeting_and_banner(imapd_factory):
+    d = imapd_factory()
+    c = d.connect()
+    greeting = c.line()
+    assert re.fullmatch(r"\* OK \[CAPABILITY IMAP4 IMAP4rev1 STARTTLS LOGINDISABLED\] "
+                        r"mail\.test IMAP4 service " + VERSION_RE, greeting), greeting
+
+
+def test_custom_banner_substitutions(imapd_factory):
+    d = imapd_factory({"service.imap.banner": "%h speaks %p: %P %V, 100%%"})
+    greeting = d.connect().line()
+    assert re.search(r"\] mail\.test speaks IMAP4: Halyard \d+\.\d+\.\d+, 100%$", greeting)
+
+
+def test_connection_commands(imapd_factory):
+    c = imapd_factory().connect()
+    c.line()
+    untagged, done = c.cmd("a1 CAPABILITY")
+    assert untagged == ["* CAPABILITY IMAP4 IMAP4rev1 STARTTLS LOGINDISABLED"]
+    assert done == "a1 OK CAPABILITY completed"
+    assert c.cmd("a2 noop") == ([], "a2 OK NOOP completed")
+    assert c.cmd("a3 NOOP extra") == ([], "a3 BAD NOOP takes no arguments")
+    assert c.cmd("a4 FROBNICATE") == ([], "a4 BAD Unknown command")
+    assert c.cmd("a5 LOGOUT") == (["* BYE Logging out"], "a5 OK LOGOUT completed")
+    assert c.closed()
+
+
+def test_protocol_errors_keep_the_session(imapd_factory):
+    c = imapd_factory().connect()
+    c.line()
+    c.send("\r\n")
+    assert c.line() == "* BAD Missing or invalid tag"
+    c.send("a+b NOOP\r\n")
+    assert c.line() == "* BAD Missing or invalid tag"
+    c.send("tag\r\n")
+    assert c.line() == "tag BAD Missing or invalid command name"
+    c.send("t1 " + "X" * 20000 + "\r\n")
+    assert c.line() == "t1 BAD Command line too long (limit 8192 octets)"
+    c.send(b"t2 NO\x00OP\r\n")
+    assert c.line() == "t2 BAD Missing or invalid command name"
+    assert c.cmd("t3 NOOP") == ([], "t3 OK NOOP completed")
+
+
+def test_pipelined_commands(imapd_factory):
+    c = imapd_factory().connect()
+    c.line()
+    c.send("p1 NOOP\r\np2 CAPABILITY\r\np3 NOOP\r\n")
+    lines = [c.line() for _ in range(4)]
+    assert lines[0] == "p1 OK NOOP completed"
+    assert lines[2] == "p2 OK CAPABILITY completed"
+    assert lines[3] == "p3 OK NOOP completed"
+
+
+def test_starttls(imapd_factory):
+    c = imapd_factory().connect()
+    c.line()
+    # bytes pipelined after STARTTLS must not be executed inside TLS (CVE-2011-0411)
+    c.send("s1 STARTTLS\r\ninjected NOOP\r\n")
+    assert c.line() == "s1 OK Begin TLS negotiation now"
+    c.starttls()
+    assert c.sock.version() in ("TLSv1.2", "TLSv1.3")
+    untagged, done = c.cmd("s2 CAPABILITY")
+    assert untagged == ["* CAPABILITY IMAP4 IMAP4rev1 LOGINDISABLED"]
+    assert c.cmd("s3 STARTTLS") == ([], "s3 BAD TLS is already active")
+    assert c.cmd("s4 NOOP") == ([], "s4 OK NOOP completed")
+
+
+def test_implicit_tls_port(imapd_factory):
+    c = imapd_factory().connect("imaps")
+    assert c.sock.version() in ("TLSv1.2", "TLSv1.3")
+    assert c.line().startswith("* OK [CAPABILITY IMAP4 IMAP4rev1 LOGINDISABLED] mail.test")
+    assert c.cmd("t1 STARTTLS") == ([], "t1 BAD TLS is already active")
+
+
+def test_tls_below_1_2_refused(imapd_factory):
+    d = imapd_factory()
+    r = subprocess.run(["gnutls-cli", "--insecure", "--priority=NORMAL:-VERS-ALL:+VERS-TLS1.1",
+                        "-p", str(d.ports["imaps"]), "127.0.0.1"],
+                       input=b"", capture_output=True, timeout=20)
+    assert r.returncode != 0
+    r = subprocess.run(["gnutls-cli", "--insecure", "--priority=NORMAL:-VERS-ALL:+VERS-TLS1.2",
+                        "-p", str(d.ports["imaps"]), "127.0.0.1"],
+                       input=b"a LOGOUT\r\n", capture_output=True, timeout=20)
+    assert b"* OK [CAPABILITY" in r.stdout
+
+
+def test_no_tls_configured(imapd_factory):
+    c = imapd_factory(tls=False).connect()
+    assert "STARTTLS" not in c.line()
+    assert c.cmd("a STARTTLS") == ([], "a BAD STARTTLS is not available: no certificate "
+                                       "configured")
+
+
+def test_tls_socket_without_certificate_fails_at_start(tmp_path):
+    from conftest import BUILD, Daemon
+    conf = tmp_path / "msg.conf"
+    conf.write_text("")
+    d = Daemon(BUILD + "/src/imapd/imapd", ["imap", "imaps"], str(conf), str(tmp_path / "log"))
+    d.start()
+    assert d.proc.wait(timeout=10) != 0
+    assert "local.tls.certfile" in d.log_text()
+    d.stop()
+
+
+def test_bad_config_refuses_to_start(tmp_path):
+    from conftest import BUILD, Daemon
+    conf = tmp_path / "msg.conf"
+    conf.write_text("service.imap.maxsessions = many\n")
+    d = Daemon(BUILD + "/src/imapd/imapd", ["imap"], str(conf), str(tmp_path / "log"))
+    d.start()
+    assert d.proc.wait(timeout=10) != 0
+    assert "service.imap.maxsessions" in d.log_text()
+    d.stop()
+
+
+def test_maxsessions_refusal(imapd_factory):
+    d = imapd_factory({"service.imap.maxsessions": "2"})
+    time.sleep(0.3)  # the start-up probe connection must be gone before we count
+    a, b = d.connect(), d.connect()
+    a.line(), b.line()
+    third = d.connect()
+    assert third.line() == "* BYE [UNAVAILABLE] Too many connections; try again later"
+    assert third.closed()
+    assert "service.imap.maxsessions (2) reached" in d.log_text()
+    assert a.cmd("x NOOP")[1] == "x OK NOOP completed"
+    a.cmd("y LOGOUT")
+    assert a.closed()
+    time.sleep(0.2)
+    fourth = d.connect()
+    assert fourth.line().startswith("* OK ")
+
+
+def test_idle_connection_dropped(imapd_factory):
+    d = imapd_factory({"service.imap.loginidletimeout": "5"})
+    c = d.connect()
+    c.line()
+    t0 = time.time()
+    c.sock.settimeout(15)
+    assert c.line() == "* BYE Autologout; idle for too long"
+    assert 4 <= time.time() - t0 <= 9
+    assert c.closed()
+    assert "idle timeout" in d.log_text()
+
+
+def test_activity_rearms_idle_timer(imapd_factory):
+    d = imapd_factory({"service.imap.loginidletimeout": "5"})
+    c = d.connect()
+    c.line()
+    for i in range(4):
+        time.sleep(2)
+        assert c.cmd(f"k{i} NOOP")[1] == f"k{i} OK NOOP completed"
+
+
+def test_sighup_reloads_banner_and_keeps_sessions(imapd_factory):
+    d = imapd_factory({"service.imap.banner": "before"})
+    old = d.connect()
+    assert old.line().endswith("] before")
+    write_conf(d.conf_path, {"local.hostname": "mail.test", "service.imap.banner": "after %h"})
+    d.signal(signal.SIGHUP)
+    deadline = time.time() + 5
+    while "configuration reloaded" not in d.log_text() and time.time() < deadline:
+        time.sleep(0.05)
+    assert d.connect().line().endswith("] after mail.test")
+    assert old.cmd("o1 NOOP")[1] == "o1 OK NOOP completed"
+
+
+def test_sighup_with_broken_config_keeps_running(imapd_factory):
+    d = imapd_factory({"service.imap.banner": "stable"})
+    d.connect().line()
+    with open(d.conf_path, "a") as f:
+        f.write("no.such.parameter = 1\n")
+    d.signal(signal.SIGHUP)
+    deadline = time.time() + 5
+    while "reload failed" not in d.log_text() and time.time() < deadline:
+        time.sleep(0.05)
+    assert "no.such.parameter" in d.log_text()
+    assert d.connect().line().endswith("] stable")
+
+
+def test_sigterm_drains(imapd_factory):
+    d = imapd_factory()
+    c = d.connect()
+    c.line()
+    d.signal(signal.SIGTERM)
+    assert c.line() == "* BYE [UNAVAILABLE] Server shutting down"
+    assert c.closed()
+    assert d.proc.wait(timeout=15) == 0
+
+
+def test_worker_processes(imapd_factory):
+    d = imapd_factory({"service.imap.numprocesses": "3"})
+    clients = [d.connect() for _ in range(12)]
+    for c in clients:
+        assert c.line().startswith("* OK ")
+    deadline = time.time() + 5
+    while d.log_text().count("worker processes started") == 0 and time.time() < deadline:
+        time.sleep(0.05)
+    assert "3 worker processes started" in d.log_text()
+    children = subprocess.run(["pgrep", "-P", str(d.proc.pid)], capture_output=True, text=True)
+    assert len(children.stdout.split()) == 3
+    d.signal(signal.SIGTERM)
+    for c in clients:
+        assert c.line() == "* BYE [UNAVAILABLE] Server shutting down"
+    assert d.proc.wait(timeout=15) == 0

@@ -1,0 +1,130 @@
+"""Halyard inside a real systemd booted for the test (tests/boot-systemd.sh): install the build,
+verify the units, socket-activate imapd, move and close its port with configutil, read its
+session lines from the journal."""
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("HALYARD_BUILD", os.path.join(ROOT, "build"))
+BOOT = os.path.join(ROOT, "tests", "boot-systemd.sh")
+
+CLIENT = r'''
+import socket, sys
+port = int(sys.argv[1])
+s = socket.create_connection(("127.0.0.1", port), timeout=10)
+f = s.makefile("rb")
+print(f.readline().decode().rstrip())
+s.sendall(b"a1 NOOP\r\na2 LOGOUT\r\n")
+for line in f:
+    print(line.decode().rstrip())
+'''
+
+
+class Machine:
+    def __init__(self, name, stage):
+        self.name = name
+        self.env = dict(os.environ, SDBOOT_BIND=f"{stage}:/stage:ro {ROOT}/tests:/halyard-tests:ro")
+
+    def boot(self):
+        subprocess.run([BOOT, "start", self.name], env=self.env, check=True, capture_output=True,
+                       timeout=90)
+
+    def run(self, *cmd, check=True, timeout=60):
+        r = subprocess.run([BOOT, "exec", self.name, *cmd], env=self.env, capture_output=True,
+                           text=True, timeout=timeout)
+        if check and r.returncode != 0:
+            raise AssertionError(f"{cmd} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
+        return r
+
+    def sh(self, script, check=True):
+        return self.run("/bin/bash", "-c", script, check=check)
+
+    def imap(self, port):
+        return self.run("/usr/bin/python3", "-c", CLIENT, str(port), check=False)
+
+    def stop(self):
+        subprocess.run([BOOT, "stop", self.name], env=self.env, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def machine(tmp_path_factory):
+    if os.geteuid() != 0:
+        pytest.fail("the systemd tests boot a container and must run as root")
+    stage = tmp_path_factory.mktemp("stage")
+    subprocess.run(["meson", "install", "-C", BUILD, "--destdir", str(stage), "--quiet"],
+                   check=True, capture_output=True)
+    m = Machine(f"halyard{os.getpid()}", stage)
+    m.boot()
+    try:
+        m.sh("cp -a /stage/. / && systemd-sysusers && systemctl daemon-reload")
+        yield m
+    finally:
+        m.stop()
+
+
+def unit_paths(m):
+    unitdir = m.sh("pkg-config --variable=systemdsystemunitdir systemd || echo /lib/systemd/system")
+    d = unitdir.stdout.strip().splitlines()[-1]
+    names = m.sh(f"cd {d} && ls halyard*").stdout.split()
+    return [f"{d}/{n}" for n in names]
+
+
+def test_units_verify_without_warnings(machine):
+    paths = unit_paths(machine)
+    assert any(p.endswith("halyard-imapd.service") for p in paths)
+    r = machine.run("systemd-analyze", "verify", *paths, check=False)
+    assert r.returncode == 0 and r.stdout.strip() == "" and r.stderr.strip() == "", \
+        r.stdout + r.stderr
+
+
+def test_socket_activation_and_journal(machine):
+    machine.sh("systemctl enable --now halyard-imap.socket")
+    assert machine.sh("systemctl is-active halyard-imapd.service", check=False).stdout.strip() \
+        != "active"  # not started until a client connects
+    out = machine.imap(143).stdout.splitlines()
+    assert out[0].startswith("* OK [CAPABILITY IMAP4 IMAP4rev1")
+    assert "IMAP4 service (Halyard" in out[0]
+    assert "a1 OK NOOP completed" in out and "a2 OK LOGOUT completed" in out
+    assert machine.sh("systemctl is-active halyard-imapd.service").stdout.strip() == "active"
+    # runs unprivileged
+    user = machine.sh("ps -o user= -p $(systemctl show -p MainPID --value halyard-imapd)")
+    assert user.stdout.strip() == "halyard"
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        j = machine.sh("journalctl -u halyard-imapd -o verbose --no-pager").stdout
+        if "disconnected" in j:
+            break
+        time.sleep(0.2)
+    assert "MESSAGE=connected" in j
+    assert "HALYARD_CLIENT=127.0.0.1:" in j
+    assert "HALYARD_SESSION=" in j
+
+
+def test_reload_through_systemctl(machine):
+    machine.sh("systemctl enable --now halyard-imap.socket")
+    machine.imap(143)
+    machine.sh("configutil --no-apply -o service.imap.banner -v 'reloaded %p'")
+    machine.sh("systemctl reload halyard-imapd.service")
+    assert machine.imap(143).stdout.splitlines()[0].endswith("] reloaded IMAP4")
+    machine.sh("configutil --no-apply -o service.imap.banner -v ''")
+    machine.sh("systemctl reload halyard-imapd.service")
+
+
+def test_configutil_moves_and_closes_the_port(machine):
+    machine.sh("systemctl enable --now halyard-imap.socket")
+    assert machine.imap(143).stdout.startswith("* OK")
+    machine.sh("configutil -o service.imap.port -v 1143")
+    dropin = machine.sh("cat /etc/systemd/system/halyard-imap.socket.d/50-configutil.conf").stdout
+    assert "ListenStream=1143" in dropin
+    assert machine.imap(1143).stdout.startswith("* OK")
+    assert not machine.imap(143).stdout.startswith("* OK")
+    machine.sh("configutil -o service.imap.enable -v no")
+    assert not machine.imap(1143).stdout.startswith("* OK")
+    assert machine.sh("systemctl is-enabled halyard-imap.socket", check=False).stdout.strip() \
+        == "disabled"
+    machine.sh("configutil -o service.imap.enable -v yes")
+    assert machine.imap(1143).stdout.startswith("* OK")
