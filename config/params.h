@@ -43,8 +43,8 @@ enum param_flags {
 struct param {
     const char *name;
     enum param_type type;
-    const char *def; /* default, in the same text form msg.conf uses */
-    long min, max;   /* PARAM_INT bounds, inclusive */
+    const char *def;             /* default, in the same text form msg.conf uses */
+    long min, max;               /* PARAM_INT bounds, inclusive */
     const char *const *enumvals; /* PARAM_ENUM: NULL-terminated */
     unsigned flags;
     unsigned readers;
@@ -52,6 +52,9 @@ struct param {
     const char *unit;    /* systemd unit(s) the drop-in applies to, space-separated */
     const char *envname; /* DROPIN_ENV: the variable name */
     const char *help;    /* one line */
+    /* Extra syntax check beyond the type (NULL: none). Returns false with a static reason in
+     * why_r when value is not acceptable. */
+    bool (*check)(const char *value, const char **why_r);
 };
 
 extern const struct param param_table[];
@@ -67,5 +70,19 @@ bool param_validate(const struct param *p, const char *name, const char *value, 
 
 /* Parses a PARAM_BOOL text; returns -1 when it is not a boolean. */
 int param_parse_bool(const char *value);
+
+/* The spelling msg.conf stores for name (which param_find matched to p): the table's name, plus
+ * the host suffix in lower case. Caller frees; NULL only when out of memory. */
+char *param_canonical_name(const struct param *p, const char *name);
+
+/* What p accepts, for messages and listings ("an integer in 1..65535"). Caller frees. */
+char *param_describe(const struct param *p);
+
+/* Syntax checks used by table rows, exported for their tests. */
+bool param_check_host(const char *value, const char **why_r);
+bool param_check_login_separator(const char *value, const char **why_r);
+bool param_check_user(const char *value, const char **why_r);
+bool param_check_enp_url(const char *value, const char **why_r);
+bool param_check_tls_priority(const char *value, const char **why_r);
 
 #endif
