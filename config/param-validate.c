@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ens-access.h"
 #include "params.h"
 
 #define PARAM_VALUE_MAX 4096 /* bytes; a msg.conf line is meant to be read by a person */
@@ -46,6 +47,23 @@ static bool param_parse_long(const char *value, long *n_r)
     return errno == 0 && *end == '\0';
 }
 
+static const char *param_describe_check(bool (*check)(const char *, const char **))
+{
+    if (check == param_check_host)
+        return "a host name or address";
+    if (check == param_check_login_separator)
+        return "one punctuation character other than @ . - _, or empty";
+    if (check == param_check_user)
+        return "a user name";
+    if (check == param_check_enp_url)
+        return "an event key enp://host/path";
+    if (check == param_check_tls_priority)
+        return "a GnuTLS priority string";
+    if (check == ens_access_check)
+        return "[+-]addr|mask items separated by ;";
+    return "one line of text";
+}
+
 char *param_describe(const struct param *p)
 {
     char *text = NULL;
@@ -76,7 +94,7 @@ char *param_describe(const struct param *p)
     case PARAM_STRING:
         break;
     }
-    return strdup("one line of text");
+    return strdup(param_describe_check(p->check));
 }
 
 /* what reads on from the value ("is not ...") or, for a check's reason, follows a colon. */

@@ -182,6 +182,10 @@ int cu_doc_read_import(const char *path, struct cu_doc **doc_r, char **err_r)
         return -1;
     }
     ret = cu_doc_load(f, is_stdin ? "(stdin)" : path, doc, true, err_r);
+    if (ret == 0) {
+        free(*err_r); /* the empty list of problems */
+        *err_r = NULL;
+    }
     if (ret == 0 && ferror(f)) {
         ret = -1;
         if (asprintf(err_r, "%s: read error", path) < 0)
@@ -197,8 +201,6 @@ int cu_doc_read_import(const char *path, struct cu_doc **doc_r, char **err_r)
         cu_doc_free(&doc);
         return -1;
     }
-    free(*err_r);
-    *err_r = NULL;
     *doc_r = doc;
     return 0;
 }

@@ -191,13 +191,16 @@ void cu_show_template(FILE *f)
     }
 }
 
-/* Markdown table cells: '|' would end the cell. */
-static void cu_put_cell(FILE *f, const char *text)
+/* Markdown table cells: '|' would end the cell, and outside code '<' would open an HTML tag. */
+static void cu_put_cell(FILE *f, const char *text, bool code)
 {
     for (const char *s = text; *s != '\0'; s++) {
         if (*s == '|')
             fputc('\\', f);
-        fputc(*s, f);
+        if (*s == '<' && !code)
+            fputs("&lt;", f);
+        else
+            fputc(*s, f);
     }
 }
 
@@ -212,9 +215,9 @@ static void cu_put_default_cell(FILE *f, const char *def)
         fputs("\"\"", f);
     } else if (len > 0 && strncmp(def, LOCALSTATEDIR, len) == 0 && def[len] == '/') {
         fputs("{localstatedir}", f);
-        cu_put_cell(f, def + len);
+        cu_put_cell(f, def + len, true);
     } else {
-        cu_put_cell(f, def);
+        cu_put_cell(f, def, true);
     }
     fputc('`', f);
 }
@@ -230,14 +233,15 @@ void cu_show_markdown(FILE *f)
 
         fprintf(f, "| `%s`%s | ", p->name, (p->flags & PARAM_HOST_SUFFIX) ? "[`.<host>`]" : "");
         cu_put_default_cell(f, p->def);
-        fprintf(f, " | %s%s | %s | ", accepts != NULL ? accepts : "?",
-                (p->flags & PARAM_SECRET) ? " (secret: masked in listings)" : "",
+        fputs(" | ", f);
+        cu_put_cell(f, accepts != NULL ? accepts : "?", false);
+        fprintf(f, "%s | %s | ", (p->flags & PARAM_SECRET) ? " (secret: masked in listings)" : "",
                 (p->flags & PARAM_REFRESHABLE) ? "reload" : "restart");
         cu_put_readers(f, p->readers);
         fputs(" | ", f);
-        cu_put_cell(f, dropin != NULL ? dropin : "?");
+        cu_put_cell(f, dropin != NULL ? dropin : "?", false);
         fputs(" | ", f);
-        cu_put_cell(f, p->help);
+        cu_put_cell(f, p->help, false);
         fputs(" |\n", f);
         free(accepts);
         free(dropin);
