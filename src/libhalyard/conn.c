@@ -123,6 +123,8 @@ static void conn_destroy(struct conn *c)
     free(c->out);
     free(c->user);
     free(c);
+    if (srv->stopping)
+        server_exit_if_drained(srv);
 }
 
 /* Frees the connection once nothing refers to it any more. */

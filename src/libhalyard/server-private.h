@@ -44,6 +44,8 @@ struct server {
 struct conn *conn_new(struct server *srv, int fd, bool tls, bool refuse);
 /* conn.c: server is stopping: say goodbye and close. */
 void conn_shutdown(struct conn *c);
+/* server.c: ends the loop once a stopping server has no connections or jobs left. */
+void server_exit_if_drained(struct server *s);
 /* conn.c: the next connection in srv->conns. */
 struct conn *conn_next(const struct conn *c);
 /* conn.c: close now without further output. */

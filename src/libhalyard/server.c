@@ -223,7 +223,7 @@ static int server_on_accept(sd_event_source *src, int fd, uint32_t revents, void
     return 0;
 }
 
-static void server_exit_if_drained(struct server *s)
+void server_exit_if_drained(struct server *s)
 {
     if (s->stopping && s->conns == NULL && (s->pool == NULL || pool_pending(s->pool) == 0))
         sd_event_exit(s->event, 0);
@@ -241,12 +241,6 @@ static int server_on_drain_timer(sd_event_source *src, uint64_t usec, void *user
     while (s->conns != NULL)
         conn_abort(s->conns);
     sd_event_exit(s->event, 0);
-    return 0;
-}
-
-static int server_on_check_drained(sd_event_source *src, void *userdata)
-{
-    server_exit_if_drained(userdata);
     return 0;
 }
 
@@ -269,7 +263,7 @@ static int server_on_term(sd_event_source *src, const struct signalfd_siginfo *s
     }
     sd_event_add_time_relative(s->event, &s->drain_timer, CLOCK_MONOTONIC,
                                SERVER_DRAIN_SECONDS * 1000000ULL, 0, server_on_drain_timer, s);
-    sd_event_add_post(s->event, NULL, server_on_check_drained, s);
+    server_exit_if_drained(s);
     return 0;
 }
 

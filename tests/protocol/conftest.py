@@ -1,10 +1,12 @@
 """Fixtures for protocol tests: daemons started the way systemd starts them, through
 systemd-socket-activate, with their own msg.conf and TLS material in a temporary directory."""
 import os
+import shutil
 import signal
 import socket
 import ssl
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -19,10 +21,25 @@ def free_port():
         return s.getsockname()[1]
 
 
+def open_dir():
+    """A temporary directory the daemons can still read after dropping to an unprivileged user
+    (pytest's own tmp_path sits under a 0700 directory)."""
+    d = tempfile.mkdtemp(prefix="halyard-test-")
+    os.chmod(d, 0o755)
+    return d
+
+
+@pytest.fixture
+def workdir():
+    d = open_dir()
+    yield __import__("pathlib").Path(d)
+    shutil.rmtree(d, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def tls_files(tmp_path_factory):
+def tls_files():
     """A self-signed certificate and key for 127.0.0.1 / localhost (GnuTLS certtool)."""
-    d = tmp_path_factory.mktemp("tls")
+    d = __import__("pathlib").Path(open_dir())
     key, cert, tmpl = d / "key.pem", d / "cert.pem", d / "cert.tmpl"
     tmpl.write_text('cn = "localhost"\ndns_name = "localhost"\nip_address = "127.0.0.1"\n'
                     "expiration_days = 30\ntls_www_server\nsigning_key\nencryption_key\n")
@@ -155,14 +172,20 @@ class LineClient:
             pass
 
 
+# Started as root (CI), the daemons drop to this user, as they would to "halyard" in production.
+TEST_USER = "nobody"
+
+
 def write_conf(path, settings):
+    settings = {"local.serveruser": TEST_USER, **settings}
     with open(path, "w") as f:
         for k, v in settings.items():
             f.write(f'{k} = "{v}"\n')
 
 
 @pytest.fixture
-def imapd_factory(tmp_path, tls_files):
+def imapd_factory(workdir, tls_files):
+    tmp_path = workdir
     started = []
 
     def make(settings=None, tls=True):

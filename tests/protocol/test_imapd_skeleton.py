@@ -103,10 +103,11 @@ def test_no_tls_configured(imapd_factory):
                                        "configured")
 
 
-def test_tls_socket_without_certificate_fails_at_start(tmp_path):
+def test_tls_socket_without_certificate_fails_at_start(workdir):
     from conftest import BUILD, Daemon
+    tmp_path = workdir
     conf = tmp_path / "msg.conf"
-    conf.write_text("")
+    write_conf(conf, {})
     d = Daemon(BUILD + "/src/imapd/imapd", ["imap", "imaps"], str(conf), str(tmp_path / "log"))
     d.start()
     assert d.proc.wait(timeout=10) != 0
@@ -114,8 +115,9 @@ def test_tls_socket_without_certificate_fails_at_start(tmp_path):
     d.stop()
 
 
-def test_bad_config_refuses_to_start(tmp_path):
+def test_bad_config_refuses_to_start(workdir):
     from conftest import BUILD, Daemon
+    tmp_path = workdir
     conf = tmp_path / "msg.conf"
     conf.write_text("service.imap.maxsessions = many\n")
     d = Daemon(BUILD + "/src/imapd/imapd", ["imap"], str(conf), str(tmp_path / "log"))
@@ -167,7 +169,8 @@ def test_sighup_reloads_banner_and_keeps_sessions(imapd_factory):
     d = imapd_factory({"service.imap.banner": "before"})
     old = d.connect()
     assert old.line().endswith("] before")
-    write_conf(d.conf_path, {"local.hostname": "mail.test", "service.imap.banner": "after %h"})
+    text = open(d.conf_path).read().replace('"before"', '"after %h"')
+    open(d.conf_path, "w").write(text)
     d.signal(signal.SIGHUP)
     deadline = time.time() + 5
     while "configuration reloaded" not in d.log_text() and time.time() < deadline:
