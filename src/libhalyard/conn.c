@@ -346,6 +346,8 @@ static void conn_open(struct conn *c)
 {
     c->opened = true;
     if (c->refused) {
+        conn_warning(c, "service.%s.maxsessions (%ld) reached: too many connections",
+                     c->srv->proto->service, c->srv->maxsessions);
         c->srv->proto->on_refuse(c);
         c->closing = true;
         return;
@@ -508,13 +510,13 @@ static int conn_on_io(sd_event_source *s, int fd, uint32_t revents, void *userda
     return 0;
 }
 
-struct conn *conn_new(struct server *srv, int fd, bool tls, bool refuse)
+void conn_new(struct server *srv, int fd, bool tls, bool refuse)
 {
     struct conn *c = calloc(1, sizeof(*c));
 
     if (c == NULL) {
         close(fd);
-        return NULL;
+        return;
     }
     c->srv = srv;
     c->fd = fd;
@@ -541,7 +543,7 @@ struct conn *conn_new(struct server *srv, int fd, bool tls, bool refuse)
                                    1000000, conn_on_timer, c) < 0) {
         log_ctx_msg(LOG_ERR, &c->log, "cannot watch connection");
         conn_abort(c);
-        return NULL;
+        return;
     }
     c->idle_usec = srv->proto->has_login_timeout ? srv->login_idle_usec : srv->idle_usec;
     if (refuse)
@@ -560,8 +562,7 @@ struct conn *conn_new(struct server *srv, int fd, bool tls, bool refuse)
         conn_flush(c);
     c->in_event = false;
     conn_update_events(c);
-    conn_finish(c);
-    return c;
+    conn_finish(c); /* may free c */
 }
 
 struct conn *conn_next(const struct conn *c)

@@ -39,9 +39,9 @@ struct server {
     sd_event_source *drain_timer;
 };
 
-/* conn.c: takes ownership of fd (accepted, non-blocking). refuse: write the "too many"
- * reply and close. Returns NULL (fd closed) on failure. */
-struct conn *conn_new(struct server *srv, int fd, bool tls, bool refuse);
+/* conn.c: takes ownership of fd (accepted, non-blocking). refuse: log, write the "too many"
+ * reply and close. The connection may already be gone when this returns. */
+void conn_new(struct server *srv, int fd, bool tls, bool refuse);
 /* conn.c: server is stopping: say goodbye and close. */
 void conn_shutdown(struct conn *c);
 /* server.c: ends the loop once a stopping server has no connections or jobs left. */

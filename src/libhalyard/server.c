@@ -214,11 +214,7 @@ static int server_on_accept(sd_event_source *src, int fd, uint32_t revents, void
             close(cfd);
             continue;
         }
-        struct conn *c = conn_new(s, cfd, l->tls, true);
-        if (c != NULL)
-            log_ctx_msg(LOG_WARNING, conn_log(c),
-                        "service.%s.maxsessions (%ld) reached: too many connections",
-                        s->proto->service, s->maxsessions);
+        conn_new(s, cfd, l->tls, true);
     }
     return 0;
 }
@@ -515,8 +511,10 @@ int server_main(const struct proto *proto, int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     if (server_load_conf(&s) < 0 || server_take_sockets(&s) < 0 || server_open_tls(&s) < 0 ||
-        server_drop_privileges(&s) < 0 || server_apply_refreshable(&s) < 0)
-        return 1;
+        server_drop_privileges(&s) < 0 || server_apply_refreshable(&s) < 0) {
+        rc = 1;
+        goto out;
+    }
     server_raise_nofile(&s);
     log_info("%s ready: %u sockets, maxsessions %ld, maxthreads %ld, numprocesses %ld%s",
              proto->service, s.nlisteners, s.maxsessions, s.maxthreads, s.numprocesses,
@@ -527,6 +525,7 @@ int server_main(const struct proto *proto, int argc, char **argv)
         sd_notify(0, "READY=1");
         rc = server_run_loop(&s);
     }
+out:
     tls_ctx_free(&s.tls);
     conf_free(&s.conf);
     free(s.banner);
