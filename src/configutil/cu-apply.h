@@ -41,10 +41,10 @@ size_t cu_reader_services(unsigned readers, char units[][CU_UNIT_NAME_MAX], size
 size_t cu_service_sockets(const char *service, char units[][CU_UNIT_NAME_MAX], size_t max);
 
 /* The plan for going from before to after (explicitly set values of both); dropins_changed says
- * whether any drop-in file was rewritten. Order: daemon-reload; stop services whose sockets
- * move; restart those sockets; enable/disable sockets; settle their services; then restart
- * or reload every other service that reads a changed parameter, each service once with the
- * strongest action it needs. */
+ * whether any drop-in file was rewritten. Order: daemon-reload; stop the services whose sockets
+ * move or get enabled; restart the moved sockets; enable/disable sockets; settle the services
+ * that lost a socket; then restart or reload every other service that reads a changed
+ * parameter, each service once with the strongest action it needs. */
 void cu_plan_build(const struct conf *before, const struct conf *after, bool dropins_changed,
                    struct cu_plan *plan);
 

@@ -160,8 +160,13 @@ void cu_plan_build(const struct conf *before, const struct conf *after, bool dro
     plan->count = 0;
     if (dropins_changed)
         cu_plan_add(plan, CU_DAEMON_RELOAD, "");
+    /* systemd refuses to start a socket whose service is running ("Socket service already
+     * active, refusing"), and a running service keeps the listeners it was given: so a moved or
+     * newly enabled socket needs its service stopped first. The next connection starts the
+     * service again with every socket. */
     for (size_t i = 0; i < n; i++) {
-        if (rows[i]->dropin == DROPIN_LISTEN)
+        if (rows[i]->dropin == DROPIN_LISTEN ||
+            (rows[i]->dropin == DROPIN_ENABLE && conf_bool(after, rows[i]->name)))
             cu_plan_services(plan, rows[i], CU_STOP);
     }
     for (size_t i = 0; i < n; i++) {
@@ -174,7 +179,7 @@ void cu_plan_build(const struct conf *before, const struct conf *after, bool dro
                         rows[i]->unit);
     }
     for (size_t i = 0; i < n; i++) {
-        if (rows[i]->dropin == DROPIN_ENABLE)
+        if (rows[i]->dropin == DROPIN_ENABLE && !conf_bool(after, rows[i]->name))
             cu_plan_services(plan, rows[i], CU_SETTLE);
     }
     for (size_t i = 0; i < n; i++) {
