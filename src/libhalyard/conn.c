@@ -56,8 +56,14 @@ static void conn_format_peer(int fd, char *buf, size_t size)
         snprintf(buf, size, "%s:%u", addr, ntohs(sin->sin_port));
     } else if (ss.ss_family == AF_INET6) {
         struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-        inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof(addr));
-        snprintf(buf, size, "[%s]:%u", addr, ntohs(sin6->sin6_port));
+        /* a dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d; log them as IPv4 */
+        if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+            inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], addr, sizeof(addr));
+            snprintf(buf, size, "%s:%u", addr, ntohs(sin6->sin6_port));
+        } else {
+            inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof(addr));
+            snprintf(buf, size, "[%s]:%u", addr, ntohs(sin6->sin6_port));
+        }
     } else if (ss.ss_family == AF_UNIX) {
         snprintf(buf, size, "local");
     }

@@ -55,6 +55,7 @@ def machine(tmp_path_factory):
     if os.geteuid() != 0:
         pytest.fail("the systemd tests boot a container and must run as root")
     stage = tmp_path_factory.mktemp("stage")
+    os.chmod(stage, 0o755)  # "cp -a /stage/. /" gives / the mode of the stage directory
     subprocess.run(["meson", "install", "-C", BUILD, "--destdir", str(stage), "--quiet"],
                    check=True, capture_output=True)
     m = Machine(f"halyard{os.getpid()}", stage)
@@ -85,8 +86,10 @@ def test_socket_activation_and_journal(machine):
     machine.sh("systemctl enable --now halyard-imap.socket")
     assert machine.sh("systemctl is-active halyard-imapd.service", check=False).stdout.strip() \
         != "active"  # not started until a client connects
-    out = machine.imap(143).stdout.splitlines()
-    assert out[0].startswith("* OK [CAPABILITY IMAP4 IMAP4rev1")
+    r = machine.imap(143)
+    out = r.stdout.splitlines()
+    assert out and out[0].startswith("* OK [CAPABILITY IMAP4 IMAP4rev1"), r.stderr + \
+        machine.sh("journalctl -b --no-pager | tail -40").stdout
     assert "IMAP4 service (Halyard" in out[0]
     assert "a1 OK NOOP completed" in out and "a2 OK LOGOUT completed" in out
     assert machine.sh("systemctl is-active halyard-imapd.service").stdout.strip() == "active"
