@@ -60,8 +60,9 @@ struct param {
 extern const struct param param_table[];
 extern const size_t param_count;
 
-/* The table row for name (exact, or name with a trailing .<hostname> for PARAM_HOST_SUFFIX
- * rows); NULL when unknown. */
+/* The table row for name (matched case-insensitively: Sun's documents spell some names in mixed
+ * case), or for name with a trailing .<hostname> on PARAM_HOST_SUFFIX rows; NULL when unknown.
+ * The suffix's syntax is checked by param_validate. */
 const struct param *param_find(const char *name);
 
 /* Checks value against p. Returns true when valid; otherwise false and a static-free message in
