@@ -121,13 +121,17 @@ static int cu_doc_load(FILE *f, const char *path, struct cu_doc *doc, bool stric
 int cu_doc_read(const char *path, struct cu_doc **doc_r, char **err_r)
 {
     FILE *f = fopen(path, "re");
-    struct cu_doc *doc = calloc(1, sizeof(*doc));
+    struct cu_doc *doc;
 
     *err_r = NULL;
-    if (doc == NULL || (f == NULL && errno != ENOENT)) {
+    if (f == NULL && errno != ENOENT) {
         if (asprintf(err_r, "%s: %s", path, strerror(errno)) < 0)
             *err_r = NULL;
-        free(doc);
+        return -1;
+    }
+    doc = calloc(1, sizeof(*doc));
+    if (doc == NULL) {
+        *err_r = strdup("out of memory");
         if (f != NULL)
             fclose(f);
         return -1;

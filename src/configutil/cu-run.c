@@ -66,14 +66,15 @@ static int cu_systemctl(const char *const *args, char *out, size_t outsize)
 }
 
 /* Whether systemd knows unit: LoadState=not-found means no unit file (a daemon that is not
- * installed yet); anything else is worth acting on. */
+ * installed yet). When systemctl cannot answer at all (no systemd running), the step is tried
+ * anyway, so that its failure is reported rather than silently skipped. */
 static bool cu_unit_exists(const char *unit)
 {
     const char *args[] = {"show", "-p", "LoadState", "--value", unit, NULL};
     char out[CU_OUTPUT_MAX];
 
     if (cu_systemctl(args, out, sizeof(out)) != 0)
-        return false;
+        return true;
     return strncmp(out, "not-found", strlen("not-found")) != 0;
 }
 
