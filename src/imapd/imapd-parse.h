@@ -8,10 +8,10 @@
 #include "imapd.h"
 
 enum imap_parse_result {
-    IMAP_PARSE_OK,       /* cmd filled, *consumed_r bytes used */
-    IMAP_PARSE_NEED_MORE, /* no complete line yet */
-    IMAP_PARSE_TOO_LONG, /* no line end within IMAP_LINE_MAX bytes */
-    IMAP_PARSE_BAD_TAG,  /* line consumed; no valid tag */
+    IMAP_PARSE_OK,         /* cmd filled, *consumed_r bytes used */
+    IMAP_PARSE_NEED_MORE,  /* no complete line yet */
+    IMAP_PARSE_TOO_LONG,   /* no line end within IMAP_LINE_MAX bytes */
+    IMAP_PARSE_BAD_TAG,    /* line consumed; no valid tag */
     IMAP_PARSE_NO_COMMAND, /* line consumed; tag but no command name */
 };
 

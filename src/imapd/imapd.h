@@ -23,7 +23,7 @@ enum imap_state {
 struct imap_session {
     struct conn *conn;
     enum imap_state state;
-    bool discarding;          /* skipping the rest of an over-long line */
+    bool discarding;            /* skipping the rest of an over-long line */
     char tag[IMAP_TAG_MAX + 1]; /* of the line being discarded */
 };
 

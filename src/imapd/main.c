@@ -79,8 +79,7 @@ static ssize_t imapd_on_input(struct conn *c, const char *data, size_t len)
         conn_puts(c, "* BAD Missing or invalid tag\r\n");
         return (ssize_t)used;
     case IMAP_PARSE_NO_COMMAND:
-        conn_printf(c, "%.*s BAD Missing or invalid command name\r\n", (int)cmd.tag_len,
-                    cmd.tag);
+        conn_printf(c, "%.*s BAD Missing or invalid command name\r\n", (int)cmd.tag_len, cmd.tag);
         return (ssize_t)used;
     case IMAP_PARSE_OK:
         break;

@@ -18,12 +18,23 @@ char *banner_expand(const char *tmpl, const char *host, const char *protocol, co
         const char *sub = NULL;
         if (*p == '%' && p[1] != '\0') {
             switch (p[1]) {
-            case 'h': sub = host; break;
-            case 'p': sub = protocol; break;
-            case 'P': sub = product; break;
-            case 'V': sub = version; break;
-            case '%': sub = "%"; break;
-            default: break;
+            case 'h':
+                sub = host;
+                break;
+            case 'p':
+                sub = protocol;
+                break;
+            case 'P':
+                sub = product;
+                break;
+            case 'V':
+                sub = version;
+                break;
+            case '%':
+                sub = "%";
+                break;
+            default:
+                break;
             }
         }
         if (sub != NULL) {

@@ -12,9 +12,9 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 
-#define CONN_READ_CHUNK  16384
-#define CONN_IN_MAX      (256 * 1024) /* a protocol that consumes nothing by then is broken */
-#define CONN_OUT_HIGH    (256 * 1024) /* stop reading input while this much output waits */
+#define CONN_READ_CHUNK 16384
+#define CONN_IN_MAX     (256 * 1024) /* a protocol that consumes nothing by then is broken */
+#define CONN_OUT_HIGH   (256 * 1024) /* stop reading input while this much output waits */
 
 struct conn {
     struct server *srv;
@@ -545,8 +545,8 @@ void conn_new(struct server *srv, int fd, bool tls, bool refuse)
     setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 
     if (sd_event_add_io(srv->event, &c->io, fd, EPOLLIN, conn_on_io, c) < 0 ||
-        sd_event_add_time_relative(srv->event, &c->timer, CLOCK_MONOTONIC, UINT64_MAX / 2,
-                                   1000000, conn_on_timer, c) < 0) {
+        sd_event_add_time_relative(srv->event, &c->timer, CLOCK_MONOTONIC, UINT64_MAX / 2, 1000000,
+                                   conn_on_timer, c) < 0) {
         log_ctx_msg(LOG_ERR, &c->log, "cannot watch connection");
         conn_abort(c);
         return;

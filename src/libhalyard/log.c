@@ -45,8 +45,8 @@ void log_ctx_msg(int prio, const struct log_ctx *ctx, const char *fmt, ...)
     const char *user = ctx != NULL && ctx->user != NULL ? ctx->user : "";
 
     if (log_to_journal) {
-        sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", prio, "SYSLOG_IDENTIFIER=%s",
-                        log_ident, "HALYARD_SESSION=%s", session, "HALYARD_CLIENT=%s", client,
+        sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", prio, "SYSLOG_IDENTIFIER=%s", log_ident,
+                        "HALYARD_SESSION=%s", session, "HALYARD_CLIENT=%s", client,
                         "HALYARD_USER=%s", user, NULL);
         return;
     }

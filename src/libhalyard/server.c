@@ -492,8 +492,12 @@ int server_main(const struct proto *proto, int argc, char **argv)
     log_init(ident);
     while ((opt = getopt(argc, argv, "f:h")) != -1) {
         switch (opt) {
-        case 'f': s.conf_path = optarg; break;
-        default: server_usage(argv[0]); return 2;
+        case 'f':
+            s.conf_path = optarg;
+            break;
+        default:
+            server_usage(argv[0]);
+            return 2;
         }
     }
     if (optind != argc) {

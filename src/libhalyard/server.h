@@ -92,8 +92,8 @@ const struct log_ctx *conn_log(const struct conn *c);
 void conn_set_user(struct conn *c, const char *user);
 const char *conn_client(const struct conn *c);
 
-#define conn_info(c, ...) log_ctx_msg(LOG_INFO, conn_log(c), __VA_ARGS__)
-#define conn_notice(c, ...) log_ctx_msg(LOG_NOTICE, conn_log(c), __VA_ARGS__)
+#define conn_info(c, ...)    log_ctx_msg(LOG_INFO, conn_log(c), __VA_ARGS__)
+#define conn_notice(c, ...)  log_ctx_msg(LOG_NOTICE, conn_log(c), __VA_ARGS__)
 #define conn_warning(c, ...) log_ctx_msg(LOG_WARNING, conn_log(c), __VA_ARGS__)
 
 #endif

@@ -20,8 +20,8 @@ static int tls_fail(char **err_r, const char *what, const char *file, int rc)
     return -1;
 }
 
-int tls_ctx_new(const char *certfile, const char *keyfile, const char *cafile,
-                const char *priority, struct tls_ctx **ctx_r, char **err_r)
+int tls_ctx_new(const char *certfile, const char *keyfile, const char *cafile, const char *priority,
+                struct tls_ctx **ctx_r, char **err_r)
 {
     struct tls_ctx *ctx = calloc(1, sizeof(*ctx));
     char *prio = NULL;

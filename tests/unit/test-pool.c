@@ -12,7 +12,7 @@
 
 #include "pool.h"
 
-#define JOBS 200
+#define JOBS        200
 #define MAX_THREADS 3
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
