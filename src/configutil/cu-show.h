@@ -28,6 +28,9 @@ void cu_show_template(FILE *f);
 /* docs/parameters.md's generated table. */
 void cu_show_markdown(FILE *f);
 
+/* configutil(8) in roff. */
+void cu_show_man(FILE *f);
+
 /* The text of a parameter's drop-in ("ListenStream= of halyard-imap.socket"), "" for none;
  * caller frees (NULL when out of memory). */
 char *cu_show_dropin(const struct param *p);

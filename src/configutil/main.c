@@ -19,7 +19,7 @@
 
 struct cu_opts {
     const char *file, *option, *value, *prefix, *import, *root;
-    bool defaults, marks, verbose, no_apply, template, markdown;
+    bool defaults, marks, verbose, no_apply, template, markdown, man;
     char *path;  /* the msg.conf to use */
     bool system; /* path is the system msg.conf, so drop-ins and systemctl follow it */
 };
@@ -28,7 +28,7 @@ static const char cu_usage[] =
     "usage: configutil [-f FILE] [--root DIR] [--no-apply] [-V] [-o OPTION [-v VALUE]]\n"
     "       configutil [-f FILE] [-p PREFIX] [-H] [-m]\n"
     "       configutil [-f FILE] [--root DIR] [--no-apply] [-V] -i FILE|-\n"
-    "       configutil --template | --markdown\n"
+    "       configutil --template | --markdown | --man\n"
     "  (none)       list what msg.conf sets          -o OPTION    show one value\n"
     "  -o O -v V    check, then set O to V           -v \"\"        clear O (back to its default)\n"
     "  -p PREFIX    list only names starting so      -H           list every parameter with its\n"
@@ -39,7 +39,7 @@ static const char cu_usage[] =
     "               `systemctl --root` enable/disable\n"
     "  --no-apply   write msg.conf and drop-ins, run no systemctl     -V  show what is run\n";
 
-enum { CU_OPT_ROOT = 256, CU_OPT_NO_APPLY, CU_OPT_TEMPLATE, CU_OPT_MARKDOWN };
+enum { CU_OPT_ROOT = 256, CU_OPT_NO_APPLY, CU_OPT_TEMPLATE, CU_OPT_MARKDOWN, CU_OPT_MAN };
 
 static int cu_parse_args(int argc, char **argv, struct cu_opts *o)
 {
@@ -48,6 +48,7 @@ static int cu_parse_args(int argc, char **argv, struct cu_opts *o)
         {"no-apply", no_argument, NULL, CU_OPT_NO_APPLY},
         {"template", no_argument, NULL, CU_OPT_TEMPLATE},
         {"markdown", no_argument, NULL, CU_OPT_MARKDOWN},
+        {"man", no_argument, NULL, CU_OPT_MAN},
         {"verbose", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -91,6 +92,9 @@ static int cu_parse_args(int argc, char **argv, struct cu_opts *o)
             break;
         case CU_OPT_MARKDOWN:
             o->markdown = true;
+            break;
+        case CU_OPT_MAN:
+            o->man = true;
             break;
         case 'h':
             fputs(cu_usage, stdout);
@@ -303,7 +307,9 @@ int main(int argc, char **argv)
         cu_show_template(stdout);
     else if (o.markdown)
         cu_show_markdown(stdout);
-    if (o.template || o.markdown)
+    else if (o.man)
+        cu_show_man(stdout);
+    if (o.template || o.markdown || o.man)
         ret = fflush(stdout) == 0 ? 0 : CU_EXIT_REFUSED;
     else if (o.value != NULL || o.import != NULL)
         ret = cu_edit(&o);

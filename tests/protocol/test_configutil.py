@@ -269,3 +269,14 @@ def test_docs_match_the_table():
     doc = (ROOT / "docs/parameters.md").read_text()
     assert cu("--markdown").stdout in doc, "docs/parameters.md is stale: regenerate the table " \
         "with configutil --markdown"
+
+
+def test_man_page_lists_every_parameter(tmp_path):
+    page = cu("--man").stdout
+    assert (BUILD / "src/configutil/configutil.8").read_text() == page
+    assert page.startswith(".TH CONFIGUTIL 8")
+    names = [line.split(" = ")[0] for line in
+             cu("-f", tmp_path / "none", "-H").stdout.splitlines()]
+    for name in names:
+        assert "\n.B " + name.replace("-", "\\-") + "\n" in page or \
+            "\n.B " + name + "\\fR[.\\fIhost\\fR]\n" in page, name
