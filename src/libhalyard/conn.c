@@ -32,6 +32,7 @@ struct conn {
     char *user;
     unsigned jobs;
     bool on_tls_port, handshaking, starttls_pending, closing, refused, dead, in_event, opened;
+    bool shutdown_pending; /* the server is stopping; say goodbye once the job in flight ends */
     char session[24];
     char client[64];
     struct log_ctx log;
@@ -580,6 +581,12 @@ void conn_shutdown(struct conn *c)
 {
     if (c->closing)
         return;
+    /* a reply in the making (a delivery, a store write) is finished and sent first: cutting it
+     * off would make the client retry what already happened */
+    if (c->jobs > 0) {
+        c->shutdown_pending = true;
+        return;
+    }
     if (c->opened && !c->handshaking && c->srv->proto->on_shutdown != NULL) {
         c->in_event = true;
         c->srv->proto->on_shutdown(c);
@@ -611,6 +618,11 @@ static void conn_job_done(void *arg)
     c->in_event = true;
     job->done(job->arg);
     free(job);
+    if (c->shutdown_pending && c->jobs == 0 && !c->dead && !c->closing) {
+        if (c->srv->proto->on_shutdown != NULL)
+            c->srv->proto->on_shutdown(c);
+        c->closing = true;
+    }
     if (!c->dead) {
         conn_flush(c);
         if (c->in_len > 0 && conn_wants_input(c))

@@ -180,10 +180,11 @@ static void test_import(void **state)
 static void test_dropin_units(void **state)
 {
     static const char *const want[] = {
-        "halyard-imap.socket",     "halyard-imaps.socket", "halyard-pop.socket",
-        "halyard-pops.socket",     "halyard-http.socket",  "halyard-https.socket",
-        "halyard-mshttpd.service", "halyard-enp.socket",   "halyard-enpd.service",
-        "halyard-imapd.service",   "halyard-popd.service", "halyard-lmtpd.service",
+        "halyard-imap.socket",   "halyard-imaps.socket",    "halyard-pop.socket",
+        "halyard-pops.socket",   "halyard-lmtp-tcp.socket", "halyard-http.socket",
+        "halyard-https.socket",  "halyard-mshttpd.service", "halyard-enp.socket",
+        "halyard-enpd.service",  "halyard-imapd.service",   "halyard-popd.service",
+        "halyard-lmtpd.service",
     };
     char units[CU_UNITS_MAX][CU_UNIT_NAME_MAX];
     size_t n = cu_table_units(CU_DROPIN_FILE_KINDS, units, CU_UNITS_MAX);
@@ -366,7 +367,9 @@ static void test_service_sockets(void **state)
     assert_string_equal(units[1], "halyard-imaps.socket");
     assert_int_equal(cu_service_sockets("halyard-enpd.service", units, CU_UNITS_MAX), 1);
     assert_string_equal(units[0], "halyard-enp.socket");
-    assert_int_equal(cu_service_sockets("halyard-lmtpd.service", units, CU_UNITS_MAX), 0);
+    /* the unix socket halyard-lmtp.socket has no parameter; only the TCP one is configurable */
+    assert_int_equal(cu_service_sockets("halyard-lmtpd.service", units, CU_UNITS_MAX), 1);
+    assert_string_equal(units[0], "halyard-lmtp-tcp.socket");
     assert_int_equal(cu_reader_services(READER_STORE | READER_IMAPD, units, CU_UNITS_MAX), 3);
     assert_int_equal(cu_reader_services(READER_CONFIGUTIL, units, CU_UNITS_MAX), 0);
 }
