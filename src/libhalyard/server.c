@@ -63,8 +63,8 @@ static int server_apply_refreshable(struct server *s)
     s->login_idle_usec = s->proto->has_login_timeout
                              ? (uint64_t)server_int(s, s->conf, "loginidletimeout") * 1000000ULL
                              : s->idle_usec;
-    if (s->proto->on_config != NULL)
-        s->proto->on_config(s);
+    if (s->proto->on_config != NULL && s->proto->on_config(s, s->event != NULL) < 0)
+        return -1;
     return 0;
 }
 

@@ -41,8 +41,10 @@ struct proto {
     void (*on_idle)(struct conn *c);
     /* The server is stopping: write the goodbye (the skeleton closes afterwards). */
     void (*on_shutdown)(struct conn *c);
-    /* Optional: REFRESHABLE parameters were re-read (SIGHUP) or read at start. */
-    void (*on_config)(struct server *s);
+    /* Optional: parameters were read at start, or re-read on SIGHUP (only REFRESHABLE ones
+     * may be taken then). Returning -1 at start stops the daemon (after logging why); on a
+     * reload the daemon keeps running as it was. */
+    int (*on_config)(struct server *s, bool reload);
 };
 
 /* Runs the daemon: -f FILE picks msg.conf. Returns the process exit status. */
