@@ -1,0 +1,141 @@
+/* STORE: flag and keyword changes with CONDSTORE's UNCHANGEDSINCE (RFC 7162). One MODSEQ per
+ * call for everything it changed, counters kept in step, one FLAGS event per call. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store-tx.h"
+
+struct flags_ctx {
+    const struct store_userctx *u;
+    uint32_t id;
+    const uint32_t *uids;
+    size_t nuids;
+    const struct store_flag_update *up;
+    struct store_msg *result; /* every existing message, after */
+    size_t nresult;
+    uint32_t *modified, *changed;
+    size_t nmodified, nchanged;
+    struct store_changeset cs;
+};
+
+static uint32_t flags_apply(uint32_t cur, const struct store_flag_update *up)
+{
+    switch (up->op) {
+    case STORE_FLAGS_ADD:
+        return cur | up->flags;
+    case STORE_FLAGS_REMOVE:
+        return cur & ~up->flags;
+    case STORE_FLAGS_REPLACE:
+        break;
+    }
+    return up->flags & STORE_FLAGS_ALL;
+}
+
+static enum store_err flags_fn(struct store_tx *tx, void *vctx, struct store_error *err)
+{
+    struct flags_ctx *c = vctx;
+    struct store_mailbox mb;
+    struct store_msg m;
+    uint64_t modseq, old;
+    enum store_err rc = store_mbx_load(tx, c->id, &mb, err);
+    char *kw;
+
+    if (rc != STORE_OK)
+        return rc;
+    modseq = mb.highestmodseq + 1;
+    for (size_t i = 0; rc == STORE_OK && i < c->nuids; i++) {
+        rc = store_msgrec_load(tx, c->id, c->uids[i], &m, err);
+        if (rc == STORE_ENOTFOUND) {
+            rc = STORE_OK;
+            continue;
+        }
+        if (rc != STORE_OK)
+            break;
+        if (c->up->unchangedsince != 0 && m.modseq > c->up->unchangedsince) {
+            c->modified[c->nmodified++] = m.uid;
+            c->result[c->nresult++] = m;
+            continue;
+        }
+        kw = store_kw_apply(m.keywords, c->up->op, c->up->keywords);
+        uint32_t nf = flags_apply(m.flags, c->up);
+        if (nf == m.flags && store_kw_equal(kw, m.keywords)) {
+            free(kw);
+            c->result[c->nresult++] = m;
+            continue;
+        }
+        store_mbx_count_remove(&mb, &m);
+        m.flags = nf;
+        free(m.keywords);
+        m.keywords = kw;
+        store_mbx_count_add(&mb, &m);
+        store_kw_union(&mb.keywords, kw);
+        old = m.modseq;
+        m.modseq = modseq;
+        rc = store_msgrec_save(tx, c->id, &m, old, err);
+        c->changed[c->nchanged++] = m.uid;
+        c->result[c->nresult++] = m;
+    }
+    if (rc == STORE_OK && c->nchanged > 0) {
+        mb.highestmodseq = modseq;
+        rc = store_mbx_save(tx, &mb, err);
+        if (rc == STORE_OK)
+            store_changeset_add(&c->cs, STORE_CHANGE_FLAGS, c->u->user, &mb, NULL, c->changed,
+                                c->nchanged);
+    }
+    store_mailbox_clear(&mb);
+    return rc;
+}
+
+enum store_err store_flags_update(struct store *st, const char *user, uint32_t mailbox_id,
+                                  const uint32_t *uids, size_t nuids,
+                                  const struct store_flag_update *up, struct store_msg **result_r,
+                                  size_t *nresult_r, uint32_t **modified_r, size_t *nmodified_r,
+                                  struct store_error *err)
+{
+    struct store_userctx u;
+    struct flags_ctx c = {.u = &u, .id = mailbox_id, .up = up};
+    enum store_err rc = store_userctx_init(&u, st, user, err);
+    uint32_t *sorted = NULL;
+
+    if (result_r != NULL)
+        *result_r = NULL;
+    if (nresult_r != NULL)
+        *nresult_r = 0;
+    if (modified_r != NULL)
+        *modified_r = NULL;
+    if (nmodified_r != NULL)
+        *nmodified_r = 0;
+    if (rc == STORE_OK && !store_kw_valid(up->keywords))
+        rc = store_fail(err, STORE_EINVAL, "invalid keyword");
+    if (rc != STORE_OK)
+        goto out;
+    sorted = store_uids_sorted_unique(uids, nuids, &c.nuids);
+    c.uids = sorted;
+    c.result = calloc(c.nuids + 1, sizeof(*c.result));
+    c.modified = calloc(c.nuids + 1, sizeof(*c.modified));
+    c.changed = calloc(c.nuids + 1, sizeof(*c.changed));
+    if (c.result == NULL || c.modified == NULL || c.changed == NULL)
+        abort();
+    rc = store_user_tx(&u, STORE_TX_WRITE, flags_fn, &c, err);
+    if (rc == STORE_OK) {
+        store_changeset_emit(st, &c.cs);
+        if (result_r != NULL) {
+            *result_r = c.result;
+            *nresult_r = c.nresult;
+            c.result = NULL;
+        }
+        if (modified_r != NULL) {
+            *modified_r = c.modified;
+            *nmodified_r = c.nmodified;
+            c.modified = NULL;
+        }
+    }
+    store_msg_list_free(&c.result, c.nresult);
+    store_changeset_free(&c.cs);
+    free(c.modified);
+    free(c.changed);
+out:
+    free(sorted);
+    store_userctx_free(&u);
+    return rc;
+}

@@ -1,0 +1,149 @@
+/* A user's home: the folder with index.tcb and one directory per mailbox. Created on first
+ * use (delivery or login) with its INBOX, removed with the user. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store-tx.h"
+
+enum store_err store_userctx_init(struct store_userctx *u, struct store *st, const char *user,
+                                  struct store_error *err)
+{
+    enum store_err rc;
+
+    memset(u, 0, sizeof(*u));
+    u->st = st;
+    rc = store_user_canon(user, u->user, err);
+    if (rc != STORE_OK)
+        return rc;
+    u->home = store_path_home(st, u->user);
+    u->index = store_path_index(st, u->user);
+    return STORE_OK;
+}
+
+void store_userctx_free(struct store_userctx *u)
+{
+    free(u->home);
+    free(u->index);
+    u->home = u->index = NULL;
+}
+
+enum store_err store_user_tx(struct store_userctx *u, enum store_tx_mode mode, store_tx_fn *fn,
+                             void *ctx, struct store_error *err)
+{
+    enum store_err rc = store_tx_run(u->st, u->index, mode, fn, ctx, err);
+
+    if (rc == STORE_ENOTFOUND && access(u->index, F_OK) != 0)
+        store_fail(err, STORE_ENOTFOUND, "user %s has no mail folder", u->user);
+    return rc;
+}
+
+static enum store_err ensure_check(struct store_tx *tx, void *ctx, struct store_error *err)
+{
+    uint32_t id;
+
+    return store_mbx_lookup(tx, "INBOX", &id, err);
+}
+
+struct ensure_ctx {
+    const struct store_userctx *u;
+    struct store_changeset cs;
+};
+
+static enum store_err ensure_create(struct store_tx *tx, void *vctx, struct store_error *err)
+{
+    struct ensure_ctx *c = vctx;
+    struct store_mailbox mb;
+    uint32_t id;
+    enum store_err rc = store_mbx_lookup(tx, "INBOX", &id, err);
+
+    if (rc != STORE_ENOTFOUND)
+        return rc; /* another process made it first, or a real error */
+    rc = store_mbx_new(tx, c->u, "INBOX", &mb, err);
+    if (rc == STORE_OK)
+        store_changeset_add(&c->cs, STORE_CHANGE_MAILBOX_CREATE, c->u->user, &mb, NULL, NULL, 0);
+    store_mailbox_clear(&mb);
+    return rc;
+}
+
+enum store_err store_home_ensure(struct store *st, const char *user, struct store_error *err)
+{
+    struct store_userctx u;
+    struct ensure_ctx c = {&u, {0}};
+    enum store_err rc = store_userctx_init(&u, st, user, err);
+
+    if (rc != STORE_OK)
+        return rc;
+    rc = store_tx_run(st, u.index, STORE_TX_READ, ensure_check, NULL, err);
+    if (rc == STORE_ENOTFOUND) {
+        rc = store_mkdirs(u.home, err);
+        if (rc == STORE_OK)
+            rc = store_tx_run(st, u.index, STORE_TX_CREATE, ensure_create, &c, err);
+        if (rc == STORE_OK)
+            store_changeset_emit(st, &c.cs);
+        store_changeset_free(&c.cs);
+    }
+    store_userctx_free(&u);
+    return rc;
+}
+
+enum store_err store_home_exists(struct store *st, const char *user, struct store_error *err)
+{
+    struct store_userctx u;
+    struct stat sb;
+    enum store_err rc = store_userctx_init(&u, st, user, err);
+
+    if (rc != STORE_OK)
+        return rc;
+    if (stat(u.index, &sb) != 0)
+        rc = store_fail_errno(err, errno, "%s", u.index);
+    store_userctx_free(&u);
+    return rc;
+}
+
+enum store_err store_home_remove(struct store *st, const char *user, struct store_error *err)
+{
+    struct store_userctx u;
+    enum store_err rc = store_userctx_init(&u, st, user, err);
+    char *gone;
+
+    if (rc != STORE_OK)
+        return rc;
+    /* One rename takes the whole home out of sight; the slow removal happens in tmp/. */
+    if (asprintf(&gone, "%s/tmp/removed.%s.%ld", st->root, u.user, (long)getpid()) < 0)
+        abort();
+    if (rename(u.home, gone) != 0)
+        rc = store_fail_errno(err, errno, "remove %s", u.home);
+    else
+        rc = store_remove_tree(gone, err);
+    free(gone);
+    store_userctx_free(&u);
+    return rc;
+}
+
+static enum store_err usage_read(struct store_tx *tx, void *ctx, struct store_error *err)
+{
+    return store_usage_load(tx, ctx, err);
+}
+
+enum store_err store_usage_get(struct store *st, const char *user, struct store_usage *usage_r,
+                               struct store_error *err)
+{
+    struct store_userctx u;
+    enum store_err rc = store_userctx_init(&u, st, user, err);
+
+    memset(usage_r, 0, sizeof(*usage_r));
+    if (rc != STORE_OK)
+        return rc;
+    rc = store_tx_run(st, u.index, STORE_TX_READ, usage_read, usage_r, err);
+    if (rc == STORE_ENOTFOUND) { /* no home yet: nothing used */
+        memset(usage_r, 0, sizeof(*usage_r));
+        rc = STORE_OK;
+        store_ok(err);
+    }
+    store_userctx_free(&u);
+    return rc;
+}

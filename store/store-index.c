@@ -1,0 +1,325 @@
+/* The one module that calls Tokyo Cabinet: open a B+ tree file for one transaction under a
+ * non-blocking lock with bounded retry, run the caller's reads and writes, commit, close. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <tcbdb.h>
+#include <tcutil.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store-private.h"
+
+/* Back-off between lock attempts: doubling from 1 ms to 50 ms, with jitter so that waiting
+ * processes do not retry in step. */
+#define BACKOFF_FIRST_US 1000
+#define BACKOFF_MAX_US   50000
+
+struct store_tx {
+    TCBDB *bdb;
+    const char *path;
+};
+
+/* Tokyo Cabinet refuses a second open of one path in a process (TCETHREAD), so threads of a
+ * process queue here, one mutex per path, before taking the file lock that orders processes. */
+struct path_lock {
+    struct path_lock *next;
+    char *path;
+    pthread_mutex_t mu;
+    unsigned refs;
+};
+
+static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct path_lock *registry;
+
+static struct path_lock *path_lock_ref(const char *path)
+{
+    struct path_lock *pl;
+
+    pthread_mutex_lock(&registry_mu);
+    for (pl = registry; pl != NULL; pl = pl->next)
+        if (strcmp(pl->path, path) == 0)
+            break;
+    if (pl == NULL) {
+        pl = calloc(1, sizeof(*pl));
+        if (pl == NULL || (pl->path = strdup(path)) == NULL)
+            abort();
+        pthread_mutex_init(&pl->mu, NULL);
+        pl->next = registry;
+        registry = pl;
+    }
+    pl->refs++;
+    pthread_mutex_unlock(&registry_mu);
+    return pl;
+}
+
+static void path_lock_unref(struct path_lock *pl)
+{
+    struct path_lock **pp;
+
+    pthread_mutex_lock(&registry_mu);
+    if (--pl->refs == 0) {
+        for (pp = &registry; *pp != pl; pp = &(*pp)->next)
+            ;
+        *pp = pl->next;
+        pthread_mutex_destroy(&pl->mu);
+        free(pl->path);
+        free(pl);
+    }
+    pthread_mutex_unlock(&registry_mu);
+}
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static unsigned jitter(unsigned max)
+{
+    static _Thread_local uint32_t seed;
+
+    if (seed == 0)
+        seed = (uint32_t)getpid() * 2654435761u ^ (uint32_t)now_us() ^ (uint32_t)(uintptr_t)&seed;
+    seed ^= seed << 13;
+    seed ^= seed >> 17;
+    seed ^= seed << 5;
+    return max ? seed % max : 0;
+}
+
+/* A failed Tokyo Cabinet write does not say why; errno usually survives from the write(2), and
+ * a file system without free blocks settles it when errno was overwritten. */
+static enum store_err tc_fail(struct store_tx *tx, int ecode, int errnum, const char *op,
+                              struct store_error *err)
+{
+    struct statvfs vfs;
+    char *dir, *slash;
+
+    if (errnum == ENOSPC || errnum == EDQUOT)
+        return store_fail(err, STORE_ENOSPC, "%s %s: %s", op, tx->path, strerror(errnum));
+    if (ecode == TCEWRITE || ecode == TCETRUNC || ecode == TCESYNC || ecode == TCEMMAP) {
+        dir = strdup(tx->path);
+        if (dir != NULL && (slash = strrchr(dir, '/')) != NULL)
+            *slash = '\0';
+        if (dir != NULL && statvfs(dir, &vfs) == 0 && vfs.f_bavail == 0) {
+            free(dir);
+            return store_fail(err, STORE_ENOSPC, "%s %s: file system full", op, tx->path);
+        }
+        free(dir);
+    }
+    if (ecode == TCEMETA || ecode == TCERHEAD)
+        return store_fail(err, STORE_EIO, "%s %s: index is corrupt (%s)", op, tx->path,
+                          tcerrmsg(ecode));
+    return store_fail(err, STORE_EIO, "%s %s: %s", op, tx->path, tcerrmsg(ecode));
+}
+
+static enum store_err tx_fail(struct store_tx *tx, const char *op, struct store_error *err)
+{
+    int errnum = errno;
+
+    return tc_fail(tx, tcbdbecode(tx->bdb), errnum, op, err);
+}
+
+static bool wal_exists(const char *path)
+{
+    char wal[4096];
+
+    snprintf(wal, sizeof(wal), "%s.wal", path);
+    return access(wal, F_OK) == 0;
+}
+
+/* Opens tx->bdb, retrying a held lock until deadline_us. */
+static enum store_err tx_open(struct store_tx *tx, enum store_tx_mode mode, uint64_t deadline_us,
+                              struct store_error *err)
+{
+    unsigned delay = BACKOFF_FIRST_US;
+    int omode, ecode, errnum;
+    uint64_t now;
+
+    for (;;) {
+        omode = BDBOLCKNB | BDBOTSYNC;
+        if (mode == STORE_TX_READ && !wal_exists(tx->path))
+            omode |= BDBOREADER;
+        else
+            omode |= BDBOWRITER; /* a reader meeting a crashed writer's WAL restores it */
+        if (mode == STORE_TX_CREATE)
+            omode |= BDBOCREAT;
+        tx->bdb = tcbdbnew();
+        if (tx->bdb == NULL)
+            abort();
+        errno = 0;
+        if (tcbdbopen(tx->bdb, tx->path, omode))
+            return STORE_OK;
+        ecode = tcbdbecode(tx->bdb);
+        errnum = errno;
+        tcbdbdel(tx->bdb);
+        tx->bdb = NULL;
+        if (ecode == TCENOFILE)
+            return store_fail(err, STORE_ENOTFOUND, "%s: no such file", tx->path);
+        if (ecode != TCELOCK && ecode != TCETHREAD)
+            return tc_fail(tx, ecode, errnum, "open", err);
+        now = now_us();
+        if (now >= deadline_us)
+            return store_fail(err, STORE_EBUSY, "%s: still locked after the retry bound", tx->path);
+        if (delay > deadline_us - now)
+            delay = (unsigned)(deadline_us - now);
+        usleep(delay / 2 + jitter(delay / 2 + 1));
+        if (delay < BACKOFF_MAX_US)
+            delay *= 2;
+    }
+}
+
+static enum store_err tx_body(struct store_tx *tx, enum store_tx_mode mode, store_tx_fn *fn,
+                              void *ctx, struct store_error *err)
+{
+    enum store_err rc;
+
+    if (mode == STORE_TX_READ)
+        return fn(tx, ctx, err);
+    if (!tcbdbtranbegin(tx->bdb))
+        return tx_fail(tx, "begin transaction on", err);
+    rc = fn(tx, ctx, err);
+    if (rc == STORE_OK) {
+        STORE_FAULT("tx-commit");
+        if (!tcbdbtrancommit(tx->bdb)) {
+            rc = tx_fail(tx, "commit", err);
+            tcbdbtranabort(tx->bdb);
+        }
+    } else {
+        tcbdbtranabort(tx->bdb);
+    }
+    return rc;
+}
+
+enum store_err store_tx_run(struct store *st, const char *path, enum store_tx_mode mode,
+                            store_tx_fn *fn, void *ctx, struct store_error *err)
+{
+    struct store_tx tx = {NULL, path};
+    uint64_t deadline = now_us() + (uint64_t)st->lock_timeout_ms * 1000u;
+    struct path_lock *pl = path_lock_ref(path);
+    struct timespec abs;
+    enum store_err rc;
+    int e;
+
+    clock_gettime(CLOCK_REALTIME, &abs);
+    abs.tv_sec += st->lock_timeout_ms / 1000;
+    abs.tv_nsec += (long)(st->lock_timeout_ms % 1000) * 1000000L;
+    if (abs.tv_nsec >= 1000000000L) {
+        abs.tv_sec++;
+        abs.tv_nsec -= 1000000000L;
+    }
+    e = pthread_mutex_timedlock(&pl->mu, &abs);
+    if (e != 0) {
+        path_lock_unref(pl);
+        if (e == ETIMEDOUT)
+            return store_fail(err, STORE_EBUSY, "%s: busy in this process past the retry bound",
+                              path);
+        return store_fail_errno(err, e, "lock %s", path);
+    }
+    rc = tx_open(&tx, mode, deadline, err);
+    if (rc == STORE_OK) {
+        rc = tx_body(&tx, mode, fn, ctx, err);
+        /* After a successful commit the data is durable; a failing close must not make the
+         * caller report failure (an MTA would then deliver the message twice). */
+        tcbdbclose(tx.bdb);
+        tcbdbdel(tx.bdb);
+    }
+    pthread_mutex_unlock(&pl->mu);
+    path_lock_unref(pl);
+    if (rc == STORE_OK)
+        store_ok(err);
+    return rc;
+}
+
+enum store_err store_tx_get(struct store_tx *tx, const void *key, size_t klen, void **val_r,
+                            size_t *len_r, struct store_error *err)
+{
+    int sp = 0;
+    void *v = tcbdbget(tx->bdb, key, (int)klen, &sp);
+
+    if (v == NULL) {
+        if (tcbdbecode(tx->bdb) == TCENOREC)
+            return STORE_ENOTFOUND; /* a normal answer: no message set in err */
+        return tx_fail(tx, "read", err);
+    }
+    *val_r = v;
+    *len_r = (size_t)sp;
+    return STORE_OK;
+}
+
+enum store_err store_tx_put(struct store_tx *tx, const void *key, size_t klen, const void *val,
+                            size_t vlen, struct store_error *err)
+{
+    if (!tcbdbput(tx->bdb, key, (int)klen, val, (int)vlen))
+        return tx_fail(tx, "write", err);
+    return STORE_OK;
+}
+
+enum store_err store_tx_del(struct store_tx *tx, const void *key, size_t klen,
+                            struct store_error *err)
+{
+    if (!tcbdbout(tx->bdb, key, (int)klen) && tcbdbecode(tx->bdb) != TCENOREC)
+        return tx_fail(tx, "delete in", err);
+    return STORE_OK;
+}
+
+enum store_err store_tx_del_prefix(struct store_tx *tx, const void *prefix, size_t plen,
+                                   struct store_error *err)
+{
+    BDBCUR *cur = tcbdbcurnew(tx->bdb);
+    enum store_err rc = STORE_OK;
+    const void *k;
+    int ks;
+
+    if (cur == NULL)
+        abort();
+    if (!tcbdbcurjump(cur, prefix, (int)plen))
+        goto out; /* nothing at or after prefix */
+    while ((k = tcbdbcurkey3(cur, &ks)) != NULL && (size_t)ks >= plen &&
+           memcmp(k, prefix, plen) == 0) {
+        if (!tcbdbcurout(cur)) {
+            if (tcbdbecode(tx->bdb) != TCENOREC)
+                rc = tx_fail(tx, "delete in", err);
+            break;
+        }
+    }
+out:
+    tcbdbcurdel(cur);
+    return rc;
+}
+
+enum store_err store_tx_scan(struct store_tx *tx, const void *prefix, size_t plen,
+                             const void *start, size_t slen, store_scan_fn *fn, void *ctx,
+                             struct store_error *err)
+{
+    BDBCUR *cur = tcbdbcurnew(tx->bdb);
+    const void *k, *v;
+    int ks, vs;
+
+    if (cur == NULL)
+        abort();
+    if (start == NULL) {
+        start = prefix;
+        slen = plen;
+    }
+    if (tcbdbcurjump(cur, start, (int)slen)) {
+        do {
+            k = tcbdbcurkey3(cur, &ks);
+            if (k == NULL || (size_t)ks < plen || memcmp(k, prefix, plen) != 0)
+                break;
+            v = tcbdbcurval3(cur, &vs);
+            if (v == NULL)
+                break;
+            if (!fn(k, (size_t)ks, v, (size_t)vs, ctx))
+                break;
+        } while (tcbdbcurnext(cur));
+    }
+    tcbdbcurdel(cur);
+    if (tcbdbecode(tx->bdb) != TCESUCCESS && tcbdbecode(tx->bdb) != TCENOREC)
+        return tx_fail(tx, "scan", err);
+    return STORE_OK;
+}

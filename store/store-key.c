@@ -1,0 +1,204 @@
+/* Keys and records of index.tcb. Keys are a type byte and big-endian numbers so that Tokyo
+ * Cabinet's lexical order groups each mailbox's records and sorts them by UID or MODSEQ. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store-key.h"
+
+size_t store_key_singleton(unsigned char *k, enum store_key_type type)
+{
+    k[0] = (unsigned char)type;
+    return 1;
+}
+
+size_t store_key_mailbox(unsigned char *k, uint32_t id)
+{
+    k[0] = STORE_KEY_MAILBOX;
+    store_be32_put(k + 1, id);
+    return 5;
+}
+
+size_t store_key_msg(unsigned char *k, enum store_key_type type, uint32_t id, uint32_t uid)
+{
+    k[0] = (unsigned char)type;
+    store_be32_put(k + 1, id);
+    if (uid == 0)
+        return 5;
+    store_be32_put(k + 5, uid);
+    return 9;
+}
+
+size_t store_key_modseq(unsigned char *k, enum store_key_type type, uint32_t id, uint64_t modseq,
+                        uint32_t uid)
+{
+    k[0] = (unsigned char)type;
+    store_be32_put(k + 1, id);
+    store_be64_put(k + 5, modseq);
+    store_be32_put(k + 13, uid);
+    return 17;
+}
+
+void store_key_name(struct store_buf *b, enum store_key_type type, const char *name)
+{
+    b->len = 0;
+    store_buf_u8(b, (uint8_t)type);
+    store_buf_adds(b, name);
+}
+
+void store_key_id_str(struct store_buf *b, enum store_key_type type, uint32_t id, const char *s)
+{
+    b->len = 0;
+    store_buf_u8(b, (uint8_t)type);
+    store_buf_u32(b, id);
+    store_buf_adds(b, s);
+}
+
+/* Every record starts with a version byte so a later format can be told apart. */
+static bool rec_version_ok(struct store_rd *r)
+{
+    return store_rd_u8(r) == STORE_RECORD_VERSION;
+}
+
+void store_rec_counters_put(struct store_buf *b, const struct store_counters *c)
+{
+    b->len = 0;
+    store_buf_u8(b, STORE_RECORD_VERSION);
+    store_buf_u32(b, c->next_mailbox_id);
+    store_buf_u32(b, c->last_uidvalidity);
+}
+
+bool store_rec_counters_get(const void *v, size_t len, struct store_counters *c)
+{
+    struct store_rd r = {v, len, false};
+
+    if (!rec_version_ok(&r))
+        return false;
+    c->next_mailbox_id = store_rd_u32(&r);
+    c->last_uidvalidity = store_rd_u32(&r);
+    return !r.bad;
+}
+
+void store_rec_usage_put(struct store_buf *b, const struct store_usage *u)
+{
+    b->len = 0;
+    store_buf_u8(b, STORE_RECORD_VERSION);
+    store_buf_u64(b, u->bytes);
+    store_buf_u64(b, u->messages);
+}
+
+bool store_rec_usage_get(const void *v, size_t len, struct store_usage *u)
+{
+    struct store_rd r = {v, len, false};
+
+    if (!rec_version_ok(&r))
+        return false;
+    u->bytes = store_rd_u64(&r);
+    u->messages = store_rd_u64(&r);
+    return !r.bad;
+}
+
+void store_rec_mailbox_put(struct store_buf *b, const struct store_mailbox *mb)
+{
+    b->len = 0;
+    store_buf_u8(b, STORE_RECORD_VERSION);
+    store_buf_u32(b, mb->uidvalidity);
+    store_buf_u32(b, mb->uidnext);
+    store_buf_u32(b, mb->recent_uid);
+    store_buf_u64(b, mb->highestmodseq);
+    store_buf_u32(b, mb->messages);
+    store_buf_u32(b, mb->unseen);
+    store_buf_u32(b, mb->deleted);
+    store_buf_u64(b, mb->bytes);
+    store_buf_str(b, mb->name);
+    store_buf_str(b, mb->keywords);
+}
+
+bool store_rec_mailbox_get(const void *v, size_t len, uint32_t id, struct store_mailbox *mb)
+{
+    struct store_rd r = {v, len, false};
+
+    memset(mb, 0, sizeof(*mb));
+    if (!rec_version_ok(&r))
+        return false;
+    mb->id = id;
+    mb->uidvalidity = store_rd_u32(&r);
+    mb->uidnext = store_rd_u32(&r);
+    mb->recent_uid = store_rd_u32(&r);
+    mb->highestmodseq = store_rd_u64(&r);
+    mb->messages = store_rd_u32(&r);
+    mb->unseen = store_rd_u32(&r);
+    mb->deleted = store_rd_u32(&r);
+    mb->bytes = store_rd_u64(&r);
+    mb->name = store_rd_str(&r, false);
+    mb->keywords = store_rd_str(&r, false);
+    if (r.bad || r.left != 0 || mb->name == NULL || mb->keywords == NULL) {
+        store_mailbox_clear(mb);
+        return false;
+    }
+    return true;
+}
+
+void store_rec_msg_put(struct store_buf *b, const struct store_msg *m)
+{
+    b->len = 0;
+    store_buf_u8(b, STORE_RECORD_VERSION);
+    store_buf_u32(b, m->flags);
+    store_buf_u64(b, (uint64_t)m->internaldate);
+    store_buf_u32(b, (uint32_t)m->tzoff);
+    store_buf_u64(b, m->size);
+    store_buf_u64(b, m->modseq);
+    store_buf_u32(b, m->header_size);
+    store_buf_u32(b, m->body_mailbox);
+    store_buf_u32(b, m->body_uid);
+    store_buf_str(b, m->keywords);
+}
+
+bool store_rec_msg_get(const void *v, size_t len, uint32_t uid, struct store_msg *m)
+{
+    struct store_rd r = {v, len, false};
+
+    memset(m, 0, sizeof(*m));
+    if (!rec_version_ok(&r))
+        return false;
+    m->uid = uid;
+    m->flags = store_rd_u32(&r);
+    m->internaldate = (int64_t)store_rd_u64(&r);
+    m->tzoff = (int32_t)store_rd_u32(&r);
+    m->size = store_rd_u64(&r);
+    m->modseq = store_rd_u64(&r);
+    m->header_size = store_rd_u32(&r);
+    m->body_mailbox = store_rd_u32(&r);
+    m->body_uid = store_rd_u32(&r);
+    m->keywords = store_rd_str(&r, true);
+    if (r.bad || r.left != 0) {
+        store_msg_clear(m);
+        return false;
+    }
+    return true;
+}
+
+void store_rec_mime_put(struct store_buf *b, const struct store_mime *mime)
+{
+    b->len = 0;
+    store_buf_u8(b, STORE_RECORD_VERSION);
+    store_buf_str(b, mime->envelope);
+    store_buf_str(b, mime->bodystructure);
+    store_buf_str(b, mime->body);
+}
+
+bool store_rec_mime_get(const void *v, size_t len, struct store_mime *mime)
+{
+    struct store_rd r = {v, len, false};
+
+    memset(mime, 0, sizeof(*mime));
+    if (!rec_version_ok(&r))
+        return false;
+    mime->envelope = store_rd_str(&r, false);
+    mime->bodystructure = store_rd_str(&r, false);
+    mime->body = store_rd_str(&r, false);
+    if (r.bad || r.left != 0) {
+        store_mime_clear(mime);
+        return false;
+    }
+    return true;
+}

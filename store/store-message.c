@@ -1,0 +1,271 @@
+/* Reading messages: ranges of message records, what changed since a MODSEQ, the cached MIME
+ * structure, and the body file. Readers take the shared lock only for the index read. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store-tx.h"
+
+struct msgs {
+    struct store_msg *v;
+    size_t n, cap;
+    bool bad;
+};
+
+static void msgs_push(struct msgs *l, const struct store_msg *m)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        l->v = realloc(l->v, l->cap * sizeof(*l->v));
+        if (l->v == NULL)
+            abort();
+    }
+    l->v[l->n++] = *m;
+}
+
+struct list_ctx {
+    uint32_t id, first, last;
+    struct msgs out;
+};
+
+static bool list_add(const unsigned char *k, size_t kl, const unsigned char *v, size_t vl,
+                     void *vctx)
+{
+    struct list_ctx *c = vctx;
+    struct store_msg m;
+    uint32_t uid;
+
+    if (kl != 9)
+        return true;
+    uid = store_be32_get(k + 5);
+    if (c->last != 0 && uid > c->last)
+        return false;
+    if (!store_rec_msg_get(v, vl, uid, &m)) {
+        c->out.bad = true;
+        return false;
+    }
+    msgs_push(&c->out, &m);
+    return true;
+}
+
+static enum store_err list_fn(struct store_tx *tx, void *vctx, struct store_error *err)
+{
+    struct list_ctx *c = vctx;
+    unsigned char prefix[STORE_KEY_FIXED_MAX], start[STORE_KEY_FIXED_MAX];
+    struct store_mailbox mb;
+    size_t plen = store_key_msg(prefix, STORE_KEY_MESSAGE, c->id, 0);
+    size_t slen = store_key_msg(start, STORE_KEY_MESSAGE, c->id, c->first ? c->first : 1);
+    enum store_err rc = store_mbx_load(tx, c->id, &mb, err);
+
+    if (rc != STORE_OK)
+        return rc;
+    store_mailbox_clear(&mb);
+    rc = store_tx_scan(tx, prefix, plen, start, slen, list_add, c, err);
+    if (rc == STORE_OK && c->out.bad)
+        rc = store_fail(err, STORE_EIO, "index: malformed message record in mailbox %u", c->id);
+    return rc;
+}
+
+enum store_err store_msg_list(struct store *st, const char *user, uint32_t mailbox_id,
+                              uint32_t first_uid, uint32_t last_uid, struct store_msg **msgs_r,
+                              size_t *n_r, struct store_error *err)
+{
+    struct store_userctx u;
+    struct list_ctx c = {mailbox_id, first_uid, last_uid, {0}};
+    enum store_err rc = store_userctx_init(&u, st, user, err);
+
+    *msgs_r = NULL;
+    *n_r = 0;
+    if (rc == STORE_OK)
+        rc = store_user_tx(&u, STORE_TX_READ, list_fn, &c, err);
+    if (rc == STORE_OK) {
+        *msgs_r = c.out.v;
+        *n_r = c.out.n;
+    } else {
+        store_msg_list_free(&c.out.v, c.out.n);
+    }
+    store_userctx_free(&u);
+    return rc;
+}
+
+struct get_ctx {
+    uint32_t id, uid;
+    struct store_msg *m;
+};
+
+static enum store_err get_fn(struct store_tx *tx, void *vctx, struct store_error *err)
+{
+    struct get_ctx *c = vctx;
+    enum store_err rc = store_msgrec_load(tx, c->id, c->uid, c->m, err);
+
+    if (rc == STORE_ENOTFOUND)
+        return store_fail(err, STORE_ENOTFOUND, "no message %u in mailbox %u", c->uid, c->id);
+    return rc;
+}
+
+enum store_err store_msg_get(struct store *st, const char *user, uint32_t mailbox_id, uint32_t uid,
+                             struct store_msg *m_r, struct store_error *err)
+{
+    struct store_userctx u;
+    struct get_ctx c = {mailbox_id, uid, m_r};
+    enum store_err rc = store_userctx_init(&u, st, user, err);
+
+    memset(m_r, 0, sizeof(*m_r));
+    if (rc == STORE_OK)
+        rc = store_user_tx(&u, STORE_TX_READ, get_fn, &c, err);
+    store_userctx_free(&u);
+    return rc;
+}
+
+/* ---- changes since a MODSEQ ---- */
+
+struct changes_ctx {
+    uint32_t id;
+    uint64_t since;
+    uint32_t *uids;
+    size_t n, cap;
+    struct msgs out;
+};
+
+static bool changes_add(const unsigned char *k, size_t kl, const unsigned char *v, size_t vl,
+                        void *vctx)
+{
+    struct changes_ctx *c = vctx;
+
+    if (kl != 17)
+        return true;
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 64;
+        c->uids = realloc(c->uids, c->cap * sizeof(*c->uids));
+        if (c->uids == NULL)
+            abort();
+    }
+    c->uids[c->n++] = store_be32_get(k + 13);
+    return true;
+}
+
+static enum store_err changes_scan(struct store_tx *tx, struct changes_ctx *c,
+                                   enum store_key_type type, struct store_error *err)
+{
+    unsigned char prefix[STORE_KEY_FIXED_MAX], start[STORE_KEY_FIXED_MAX];
+    size_t plen = store_key_msg(prefix, type, c->id, 0);
+    size_t slen = store_key_modseq(start, type, c->id, c->since + 1, 0);
+
+    c->n = 0;
+    return store_tx_scan(tx, prefix, plen, start, slen, changes_add, c, err);
+}
+
+static enum store_err changes_fn(struct store_tx *tx, void *vctx, struct store_error *err)
+{
+    struct changes_ctx *c = vctx;
+    struct store_mailbox mb;
+    struct store_msg m;
+    enum store_err rc = store_mbx_load(tx, c->id, &mb, err);
+
+    if (rc != STORE_OK)
+        return rc;
+    store_mailbox_clear(&mb);
+    rc = changes_scan(tx, c, STORE_KEY_MODSEQ, err);
+    qsort(c->uids, c->n, sizeof(*c->uids), store_uid_cmp);
+    for (size_t i = 0; rc == STORE_OK && i < c->n; i++) {
+        rc = store_msgrec_load(tx, c->id, c->uids[i], &m, err);
+        if (rc == STORE_OK)
+            msgs_push(&c->out, &m);
+        else if (rc == STORE_ENOTFOUND)
+            rc = store_fail(err, STORE_EIO, "index: modseq entry without message %u/%u", c->id,
+                            c->uids[i]);
+    }
+    if (rc == STORE_OK)
+        rc = changes_scan(tx, c, STORE_KEY_EXPUNGED, err);
+    return rc;
+}
+
+enum store_err store_msg_changes(struct store *st, const char *user, uint32_t mailbox_id,
+                                 uint64_t since, struct store_msg **changed_r, size_t *nchanged_r,
+                                 uint32_t **expunged_r, size_t *nexpunged_r,
+                                 struct store_error *err)
+{
+    struct store_userctx u;
+    struct changes_ctx c = {mailbox_id, since, NULL, 0, 0, {0}};
+    enum store_err rc = store_userctx_init(&u, st, user, err);
+
+    *changed_r = NULL;
+    *expunged_r = NULL;
+    *nchanged_r = *nexpunged_r = 0;
+    if (rc == STORE_OK)
+        rc = store_user_tx(&u, STORE_TX_READ, changes_fn, &c, err);
+    if (rc == STORE_OK) {
+        *changed_r = c.out.v;
+        *nchanged_r = c.out.n;
+        /* A UID is tombstoned once (UIDs are never reused), so sorting is all it needs. */
+        qsort(c.uids, c.n, sizeof(*c.uids), store_uid_cmp);
+        *expunged_r = c.uids;
+        *nexpunged_r = c.n;
+    } else {
+        store_msg_list_free(&c.out.v, c.out.n);
+        free(c.uids);
+    }
+    store_userctx_free(&u);
+    return rc;
+}
+
+/* ---- MIME structure and body ---- */
+
+struct mime_ctx {
+    uint32_t id, uid;
+    struct store_mime *mime;
+};
+
+static enum store_err mime_fn(struct store_tx *tx, void *vctx, struct store_error *err)
+{
+    struct mime_ctx *c = vctx;
+    unsigned char k[STORE_KEY_FIXED_MAX];
+    void *v;
+    size_t len;
+    enum store_err rc =
+        store_tx_get(tx, k, store_key_msg(k, STORE_KEY_MIME, c->id, c->uid), &v, &len, err);
+
+    if (rc == STORE_ENOTFOUND)
+        return store_fail(err, STORE_ENOTFOUND, "no message %u in mailbox %u", c->uid, c->id);
+    if (rc != STORE_OK)
+        return rc;
+    if (!store_rec_mime_get(v, len, c->mime))
+        rc = store_fail(err, STORE_EIO, "index: malformed MIME record %u/%u", c->id, c->uid);
+    free(v);
+    return rc;
+}
+
+enum store_err store_msg_get_mime(struct store *st, const char *user, uint32_t mailbox_id,
+                                  uint32_t uid, struct store_mime *mime_r, struct store_error *err)
+{
+    struct store_userctx u;
+    struct mime_ctx c = {mailbox_id, uid, mime_r};
+    enum store_err rc = store_userctx_init(&u, st, user, err);
+
+    memset(mime_r, 0, sizeof(*mime_r));
+    if (rc == STORE_OK)
+        rc = store_user_tx(&u, STORE_TX_READ, mime_fn, &c, err);
+    store_userctx_free(&u);
+    return rc;
+}
+
+enum store_err store_msg_open(struct store *st, const char *user, const struct store_msg *m,
+                              int *fd_r, struct store_error *err)
+{
+    struct store_userctx u;
+    enum store_err rc = store_userctx_init(&u, st, user, err);
+    char *path;
+
+    *fd_r = -1;
+    if (rc != STORE_OK)
+        return rc;
+    path = store_path_body(u.home, m->body_mailbox, m->body_uid);
+    *fd_r = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd_r < 0)
+        rc = store_fail_errno(err, errno, "open %s", path);
+    free(path);
+    store_userctx_free(&u);
+    return rc;
+}

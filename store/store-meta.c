@@ -1,0 +1,244 @@
+/* Subscriptions, ACLs and annotations: small records beside the mailboxes in the same index,
+ * so that DELETE removes a mailbox's ACLs and annotations in its own transaction. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store-tx.h"
+
+struct meta_ctx {
+    struct store_buf key;
+    const char *value; /* NULL or "": delete */
+    uint32_t mailbox_id;
+    /* results of reads */
+    char **strs;
+    char **vals;
+    size_t n, cap;
+};
+
+static void meta_push(struct meta_ctx *c, const unsigned char *k, size_t kl, const unsigned char *v,
+                      size_t vl)
+{
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 16;
+        c->strs = realloc(c->strs, c->cap * sizeof(*c->strs));
+        c->vals = realloc(c->vals, c->cap * sizeof(*c->vals));
+        if (c->strs == NULL || c->vals == NULL)
+            abort();
+    }
+    c->strs[c->n] = strndup((const char *)k, kl);
+    c->vals[c->n] = strndup((const char *)v, vl);
+    if (c->strs[c->n] == NULL || c->vals[c->n] == NULL)
+        abort();
+    c->n++;
+}
+
+static enum store_err set_fn(struct store_tx *tx, void *vctx, struct store_error *err)
+{
+    struct meta_ctx *c = vctx;
+    struct store_mailbox mb;
+    enum store_err rc;
+
+    if (c->mailbox_id != 0) { /* per-mailbox data needs its mailbox */
+        rc = store_mbx_load(tx, c->mailbox_id, &mb, err);
+        if (rc != STORE_OK)
+            return rc;
+        store_mailbox_clear(&mb);
+    }
+    if (c->value == NULL || c->value[0] == '\0')
+        return store_tx_del(tx, c->key.data, c->key.len, err);
+    return store_tx_put(tx, c->key.data, c->key.len, c->value, strlen(c->value), err);
+}
+
+static enum store_err meta_set(struct store *st, const char *user, struct meta_ctx *c,
+                               struct store_error *err)
+{
+    struct store_userctx u;
+    enum store_err rc = store_userctx_init(&u, st, user, err);
+
+    if (rc == STORE_OK)
+        rc = store_home_ensure(st, u.user, err);
+    if (rc == STORE_OK)
+        rc = store_user_tx(&u, STORE_TX_WRITE, set_fn, c, err);
+    store_userctx_free(&u);
+    store_buf_free(&c->key);
+    return rc;
+}
+
+static bool scan_add(const unsigned char *k, size_t kl, const unsigned char *v, size_t vl,
+                     void *vctx)
+{
+    struct meta_ctx *c = vctx;
+    size_t skip = c->mailbox_id ? 5 : 1; /* type byte, and the id when there is one */
+
+    meta_push(c, k + skip, kl - skip, v, vl);
+    return true;
+}
+
+static enum store_err scan_fn(struct store_tx *tx, void *vctx, struct store_error *err)
+{
+    struct meta_ctx *c = vctx;
+
+    return store_tx_scan(tx, c->key.data, c->key.len, NULL, 0, scan_add, c, err);
+}
+
+static enum store_err meta_scan(struct store *st, const char *user, struct meta_ctx *c,
+                                struct store_error *err)
+{
+    struct store_userctx u;
+    enum store_err rc = store_userctx_init(&u, st, user, err);
+
+    if (rc == STORE_OK)
+        rc = store_tx_run(st, u.index, STORE_TX_READ, scan_fn, c, err);
+    if (rc == STORE_ENOTFOUND) { /* no home: nothing stored */
+        rc = STORE_OK;
+        store_ok(err);
+    }
+    store_userctx_free(&u);
+    store_buf_free(&c->key);
+    return rc;
+}
+
+static void meta_free(struct meta_ctx *c)
+{
+    store_strings_free(&c->strs, c->n);
+    store_strings_free(&c->vals, c->n);
+}
+
+/* ---- subscriptions ---- */
+
+enum store_err store_subscribe(struct store *st, const char *user, const char *name, bool on,
+                               struct store_error *err)
+{
+    struct meta_ctx c = {.value = on ? "1" : NULL, .mailbox_id = 0};
+    char *canon;
+    enum store_err rc = store_name_canon(name, &canon, err);
+
+    if (rc != STORE_OK)
+        return rc;
+    store_key_name(&c.key, STORE_KEY_SUBSCRIPTION, canon);
+    free(canon);
+    return meta_set(st, user, &c, err);
+}
+
+enum store_err store_subscriptions_list(struct store *st, const char *user, char ***names_r,
+                                        size_t *n_r, struct store_error *err)
+{
+    struct meta_ctx c = {.value = NULL, .mailbox_id = 0};
+    enum store_err rc;
+
+    store_key_name(&c.key, STORE_KEY_SUBSCRIPTION, "");
+    rc = meta_scan(st, user, &c, err);
+    *names_r = NULL;
+    *n_r = 0;
+    if (rc == STORE_OK) {
+        *names_r = c.strs;
+        *n_r = c.n;
+        c.strs = NULL;
+    }
+    meta_free(&c);
+    return rc;
+}
+
+/* ---- ACLs ---- */
+
+enum store_err store_acl_set(struct store *st, const char *user, uint32_t mailbox_id,
+                             const char *identifier, const char *rights, struct store_error *err)
+{
+    struct meta_ctx c = {.value = rights, .mailbox_id = mailbox_id};
+
+    if (identifier == NULL || *identifier == '\0' || mailbox_id == 0)
+        return store_fail(err, STORE_EINVAL, "ACL needs a mailbox and an identifier");
+    store_key_id_str(&c.key, STORE_KEY_ACL, mailbox_id, identifier);
+    return meta_set(st, user, &c, err);
+}
+
+enum store_err store_acl_list(struct store *st, const char *user, uint32_t mailbox_id,
+                              struct store_acl **acl_r, size_t *n_r, struct store_error *err)
+{
+    struct meta_ctx c = {.value = NULL, .mailbox_id = mailbox_id};
+    enum store_err rc;
+
+    *acl_r = NULL;
+    *n_r = 0;
+    if (mailbox_id == 0)
+        return store_fail(err, STORE_EINVAL, "ACL needs a mailbox");
+    store_key_id_str(&c.key, STORE_KEY_ACL, mailbox_id, "");
+    rc = meta_scan(st, user, &c, err);
+    if (rc == STORE_OK && c.n > 0) {
+        *acl_r = calloc(c.n, sizeof(**acl_r));
+        if (*acl_r == NULL)
+            abort();
+        for (size_t i = 0; i < c.n; i++) {
+            (*acl_r)[i].identifier = c.strs[i];
+            (*acl_r)[i].rights = c.vals[i];
+        }
+        *n_r = c.n;
+        free(c.strs);
+        free(c.vals);
+        c.strs = c.vals = NULL;
+    }
+    meta_free(&c);
+    return rc;
+}
+
+void store_acl_list_free(struct store_acl **acl, size_t n)
+{
+    if (*acl == NULL)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        free((*acl)[i].identifier);
+        free((*acl)[i].rights);
+    }
+    free(*acl);
+    *acl = NULL;
+}
+
+/* ---- annotations ---- */
+
+enum store_err store_annotation_set(struct store *st, const char *user, uint32_t mailbox_id,
+                                    const char *entry, const char *value, struct store_error *err)
+{
+    struct meta_ctx c = {.value = value, .mailbox_id = mailbox_id};
+
+    if (entry == NULL || entry[0] != '/')
+        return store_fail(err, STORE_EINVAL, "annotation entry must start with '/'");
+    store_key_id_str(&c.key, STORE_KEY_ANNOTATION, mailbox_id, entry);
+    return meta_set(st, user, &c, err);
+}
+
+static enum store_err get_fn(struct store_tx *tx, void *vctx, struct store_error *err)
+{
+    struct meta_ctx *c = vctx;
+    void *v;
+    size_t len;
+    enum store_err rc = store_tx_get(tx, c->key.data, c->key.len, &v, &len, err);
+
+    if (rc == STORE_OK) {
+        meta_push(c, (const unsigned char *)"", 0, v, len);
+        free(v);
+    }
+    return rc;
+}
+
+enum store_err store_annotation_get(struct store *st, const char *user, uint32_t mailbox_id,
+                                    const char *entry, char **value_r, struct store_error *err)
+{
+    struct meta_ctx c = {.value = NULL, .mailbox_id = mailbox_id};
+    struct store_userctx u;
+    enum store_err rc = store_userctx_init(&u, st, user, err);
+
+    *value_r = NULL;
+    store_key_id_str(&c.key, STORE_KEY_ANNOTATION, mailbox_id, entry ? entry : "");
+    if (rc == STORE_OK)
+        rc = store_user_tx(&u, STORE_TX_READ, get_fn, &c, err);
+    if (rc == STORE_ENOTFOUND)
+        store_fail(err, STORE_ENOTFOUND, "no annotation %s", entry ? entry : "");
+    if (rc == STORE_OK) {
+        *value_r = c.vals[0];
+        c.vals[0] = NULL;
+    }
+    meta_free(&c);
+    store_buf_free(&c.key);
+    store_userctx_free(&u);
+    return rc;
+}

@@ -1,0 +1,69 @@
+/* The embedded user table (root/users.tcb): the default directory when no LDAP host is set.
+ * Passwords are kept only as crypt(3) yescrypt hashes and never appear in messages. */
+#ifndef HALYARD_STORE_USER_H
+#define HALYARD_STORE_USER_H
+
+#include "store.h"
+
+/* The states of Sun's mailUserStatus that the access layer acts on. What each means for login
+ * and delivery is the protocol layer's rule; the suggested reading: active - everything works;
+ * inactive - no login, deliveries deferred (4xx); disabled - no login, deliveries refused
+ * (5xx); hold - no login, deliveries accepted. */
+enum store_user_status {
+    STORE_USER_ACTIVE,
+    STORE_USER_INACTIVE,
+    STORE_USER_DISABLED,
+    STORE_USER_HOLD,
+};
+
+/* "active", "inactive", "disabled", "hold". */
+const char *store_user_status_name(enum store_user_status status);
+bool store_user_status_parse(const char *s, enum store_user_status *status_r);
+
+struct store_user {
+    char name[STORE_USER_MAX + 1]; /* canonical (lower case) */
+    enum store_user_status status;
+    uint64_t quota_bytes, quota_messages; /* 0: unlimited */
+    char *services; /* owned; mailAllowedServiceAccess rules verbatim, "" for no restriction */
+    bool has_password;
+};
+
+void store_user_clear(struct store_user *u);
+void store_user_list_free(struct store_user **users, size_t n);
+
+/* Adds u (u->name is canonicalised; has_password is ignored). password NULL creates an
+ * account that cannot log in with a password. STORE_EEXIST, STORE_EINVAL. */
+enum store_err store_user_add(struct store *st, const struct store_user *u, const char *password,
+                              struct store_error *err);
+
+/* STORE_ENOTFOUND when there is no such user. *u_r is owned by the caller. */
+enum store_err store_user_get(struct store *st, const char *name, struct store_user *u_r,
+                              struct store_error *err);
+
+/* Changes the fields of u named in `fields` (STORE_USER_SET_*) on user u->name. */
+#define STORE_USER_SET_STATUS         0x1u
+#define STORE_USER_SET_QUOTA_BYTES    0x2u
+#define STORE_USER_SET_QUOTA_MESSAGES 0x4u
+#define STORE_USER_SET_SERVICES       0x8u
+enum store_err store_user_set(struct store *st, const struct store_user *u, unsigned fields,
+                              struct store_error *err);
+
+/* New password (NULL: remove it, so password login is impossible). */
+enum store_err store_user_passwd(struct store *st, const char *name, const char *password,
+                                 struct store_error *err);
+
+/* Removes the user from the table (its mail stays: see store_home_remove). */
+enum store_err store_user_del(struct store *st, const char *name, struct store_error *err);
+
+/* Every user, sorted by name; caller frees with store_user_list_free. */
+enum store_err store_user_list(struct store *st, struct store_user **users_r, size_t *n_r,
+                               struct store_error *err);
+
+/* Checks password: STORE_OK (and *u_r filled when not NULL), STORE_EDENIED for a wrong or
+ * absent password, STORE_ENOTFOUND for an unknown user - after the same hashing work, so the
+ * answer's timing does not tell which. The status is not checked here. The hashing runs after
+ * the table's lock is released. */
+enum store_err store_user_check_password(struct store *st, const char *name, const char *password,
+                                         struct store_user *u_r, struct store_error *err);
+
+#endif
