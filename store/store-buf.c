@@ -41,14 +41,19 @@ void store_buf_adds(struct store_buf *b, const char *s)
 
 void store_buf_printf(struct store_buf *b, const char *fmt, ...)
 {
+    char small[256];
     va_list ap;
     int n;
 
     va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
+    n = vsnprintf(small, sizeof(small), fmt, ap);
     va_end(ap);
     if (n < 0)
         abort();
+    if ((size_t)n < sizeof(small)) {
+        store_buf_add(b, small, (size_t)n);
+        return;
+    }
     buf_grow(b, (size_t)n);
     va_start(ap, fmt);
     vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);

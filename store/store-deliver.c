@@ -64,8 +64,10 @@ static enum store_err dlv_target(struct store_tx *tx, struct store_delivery *d, 
     if (rc == STORE_OK)
         rc = store_mbx_lookup(tx, canon, id_r, &d->err);
     free(canon);
-    if (rc != STORE_OK && d->fallback_inbox)
+    if (rc == STORE_ENOTFOUND && d->fallback_inbox) {
+        store_ok(&d->err);
         rc = store_mbx_lookup(tx, "INBOX", id_r, err);
+    }
     return rc;
 }
 

@@ -176,6 +176,7 @@ static enum store_err user_load(struct store_tx *tx, const char *name, struct us
     size_t len;
     enum store_err rc;
 
+    memset(r, 0, sizeof(*r));
     store_buf_adds(&k, name);
     rc = store_tx_get(tx, k.data, k.len, &v, &len, err);
     store_buf_free(&k);

@@ -43,9 +43,9 @@ static int cmd_parse(int argc, char **argv, unsigned takes, struct cmd_opts *o, 
     };
     int c;
 
-    optind = 1;
+    optind = 0; /* 0, not 1: GNU getopt then also forgets main()'s scan */
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         unsigned need = c == OPT_PASSWORD_STDIN || c == OPT_NO_PASSWORD ? TAKES_PASSWORD
                         : c == OPT_KEEP_MAIL                            ? TAKES_KEEP
                                                                         : TAKES_ATTRS;

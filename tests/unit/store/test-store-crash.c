@@ -1,0 +1,186 @@
+/* Crashes in the middle of a write, stood in for by _exit() at the store's fault points in a
+ * child process: after link before the records, after the records before the commit, and
+ * inside a COPY's commit. Afterwards no record lacks its body file, nothing half-done is
+ * visible, and the next write reuses the UID over the orphan file. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "store-private.h"
+#include "store-test.h"
+
+#define CRASH_STATUS 77
+
+static const char *crash_point;
+
+static void crash_here(const char *point)
+{
+    if (strcmp(point, crash_point) == 0)
+        _exit(CRASH_STATUS);
+}
+
+/* Every message record has its body file. */
+static void assert_no_dangling(struct store *st, const char *user)
+{
+    struct store_mailbox *mbs;
+    struct store_msg *msgs;
+    struct store_error err;
+    size_t nmb, n;
+    int fd;
+
+    assert_int_equal(store_mailbox_list(st, user, NULL, &mbs, &nmb, &err), STORE_OK);
+    for (size_t i = 0; i < nmb; i++) {
+        assert_int_equal(store_msg_list(st, user, mbs[i].id, 1, 0, &msgs, &n, &err), STORE_OK);
+        assert_int_equal(n, mbs[i].messages);
+        for (size_t k = 0; k < n; k++) {
+            assert_int_equal(store_msg_open(st, user, &msgs[k], &fd, &err), STORE_OK);
+            close(fd);
+        }
+        store_msg_list_free(&msgs, n);
+    }
+    store_mailbox_list_free(&mbs, nmb);
+}
+
+/* Runs a delivery of text in a child that dies at point; the child must really die there. */
+static void deliver_crashing(struct store *st, const char *point, const char *text)
+{
+    pid_t pid = fork();
+    int status;
+
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        crash_point = point;
+        store_fault_hook = crash_here;
+        test_deliver(st, "victim", NULL, text, NULL, NULL);
+        _exit(0); /* the point was never reached */
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), CRASH_STATUS);
+}
+
+static void check_crash_at(const char *point)
+{
+    struct store *st = test_store_new();
+    struct store_error err;
+    struct store_mailbox mb;
+    struct store_usage before, after;
+    struct store_msg m;
+    uint32_t uid;
+
+    assert_int_equal(test_deliver(st, "victim", NULL, "Subject: kept\n\nkept\n", NULL, &uid),
+                     STORE_OK);
+    assert_int_equal(uid, 1);
+    assert_int_equal(store_usage_get(st, "victim", &before, &err), STORE_OK);
+
+    deliver_crashing(st, point, "Subject: lost\n\nlost\n");
+
+    /* the half-done delivery is invisible: no record, same UIDNEXT, same usage */
+    assert_int_equal(store_mailbox_get(st, "victim", "INBOX", &mb, &err), STORE_OK);
+    assert_int_equal(mb.uidnext, 2);
+    assert_int_equal(mb.messages, 1);
+    assert_int_equal(store_msg_get(st, "victim", mb.id, 2, &m, &err), STORE_ENOTFOUND);
+    assert_int_equal(store_usage_get(st, "victim", &after, &err), STORE_OK);
+    assert_true(after.bytes == before.bytes && after.messages == before.messages);
+    assert_no_dangling(st, "victim");
+    /* at most an orphan file was left, under the UID that was never committed */
+    char *home = store_path_home(st, "victim"), *orphan = store_path_body(home, mb.id, 2);
+    assert_int_equal(access(orphan, F_OK), 0);
+
+    /* the next delivery takes that UID over the orphan, with its own content */
+    assert_int_equal(test_deliver(st, "victim", NULL, "Subject: next\n\nnext\n", NULL, &uid),
+                     STORE_OK);
+    assert_int_equal(uid, 2);
+    char *body = test_body_read(st, "victim", mb.id, 2);
+    assert_string_equal(body, "Subject: next\r\n\r\nnext\r\n");
+    free(body);
+    body = test_body_read(st, "victim", mb.id, 1);
+    assert_string_equal(body, "Subject: kept\r\n\r\nkept\r\n");
+    free(body);
+    assert_no_dangling(st, "victim");
+    free(orphan);
+    free(home);
+    store_mailbox_clear(&mb);
+    test_store_free(&st);
+}
+
+/* The body is linked into place, the index not yet written. */
+static void test_crash_after_link(void **state)
+{
+    check_crash_at("deliver-linked");
+}
+
+/* The records are written in the open transaction but not committed: the WAL undoes them. */
+static void test_crash_before_commit(void **state)
+{
+    check_crash_at("deliver-commit");
+}
+
+/* Right at tcbdbtrancommit. */
+static void test_crash_at_commit(void **state)
+{
+    check_crash_at("tx-commit");
+}
+
+/* A COPY that dies before its commit leaves the target as it was. */
+static void test_crash_in_copy(void **state)
+{
+    struct store *st = test_store_new();
+    struct store_error err;
+    struct store_mailbox mb;
+    struct store_copy_result res;
+    uint32_t uid = 1;
+    pid_t pid;
+    int status;
+
+    assert_int_equal(test_deliver(st, "victim", NULL, "Subject: c\n\nc\n", NULL, NULL), STORE_OK);
+    assert_int_equal(store_mailbox_create(st, "victim", "Box", &err), STORE_OK);
+    uint32_t inbox = test_mailbox_id(st, "victim", "INBOX"),
+             box = test_mailbox_id(st, "victim", "Box");
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        crash_point = "tx-commit";
+        store_fault_hook = crash_here;
+        store_copy(st, "victim", inbox, &uid, 1, box, NULL, true, NULL, &err);
+        _exit(0);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), CRASH_STATUS);
+    assert_int_equal(store_mailbox_get(st, "victim", "Box", &mb, &err), STORE_OK);
+    assert_int_equal(mb.messages, 0);
+    assert_int_equal(mb.uidnext, 1);
+    store_mailbox_clear(&mb);
+    assert_int_equal(store_mailbox_get(st, "victim", "INBOX", &mb, &err), STORE_OK);
+    assert_int_equal(mb.messages, 1); /* the MOVE's expunge did not happen either */
+    store_mailbox_clear(&mb);
+    assert_no_dangling(st, "victim");
+    assert_int_equal(store_copy(st, "victim", inbox, &uid, 1, box, NULL, true, &res, &err),
+                     STORE_OK);
+    assert_int_equal(res.dst_uids[0], 1);
+    store_copy_result_clear(&res);
+    char *body = test_body_read(st, "victim", box, 1);
+    assert_string_equal(body, "Subject: c\r\n\r\nc\r\n");
+    free(body);
+    assert_no_dangling(st, "victim");
+    test_store_free(&st);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_crash_after_link),
+        cmocka_unit_test(test_crash_before_commit),
+        cmocka_unit_test(test_crash_at_commit),
+        cmocka_unit_test(test_crash_in_copy),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
