@@ -148,7 +148,21 @@ static enum store_err dlv_fn(struct store_tx *tx, void *vctx, struct store_error
 {
     struct dlv_ctx *c = vctx;
     struct store_usage usage;
-    enum store_err rc = store_usage_load(tx, &usage, err);
+    struct store_mailbox inbox;
+    uint32_t id;
+    enum store_err rc = store_mbx_lookup(tx, "INBOX", &id, NULL);
+
+    /* A first delivery creates the home's INBOX in the same transaction, which saves every
+     * later delivery a separate look. */
+    if (rc == STORE_ENOTFOUND) {
+        rc = store_mbx_new(tx, c->u, "INBOX", &inbox, err);
+        if (rc == STORE_OK)
+            store_changeset_add(&c->cs, STORE_CHANGE_MAILBOX_CREATE, c->u->user, &inbox, NULL, NULL,
+                                0);
+        store_mailbox_clear(&inbox);
+    }
+    if (rc == STORE_OK)
+        rc = store_usage_load(tx, &usage, err);
 
     for (size_t i = 0; rc == STORE_OK && i < c->n; i++) {
         rc = dlv_one(tx, c, i, &usage, err);
@@ -188,10 +202,10 @@ static void deliver_user(struct store *st, const char *user, struct store_delive
     c.linked = calloc(n, sizeof(*c.linked));
     if (c.ok == NULL || c.linked == NULL)
         abort();
+    if (rc == STORE_OK && access(u.index, F_OK) != 0)
+        rc = store_mkdirs(u.home, &err);
     if (rc == STORE_OK)
-        rc = store_home_ensure(st, u.user, &err);
-    if (rc == STORE_OK)
-        rc = store_user_tx(&u, STORE_TX_WRITE, dlv_fn, &c, &err);
+        rc = store_user_tx(&u, STORE_TX_CREATE, dlv_fn, &c, &err);
     if (rc != STORE_OK) {
         for (size_t i = 0; i < c.nlinked; i++)
             unlink(c.linked[i]);

@@ -505,6 +505,10 @@ static void test_hook(void **state)
     assert_int_equal(store_expunge(st, "h", inbox, NULL, 0, NULL, NULL, &err), STORE_OK);
     assert_string_equal(ev.log, "new INBOX 1:1; new INBOX 2:2; flags INBOX 2:1,2; "
                                 "expunge INBOX 0:1,2");
+    /* the first delivery to a new user makes its INBOX in the same commit */
+    ev.log[0] = '\0';
+    assert_int_equal(test_deliver(st, "fresh", NULL, msg_a, NULL, NULL), STORE_OK);
+    assert_string_equal(ev.log, "create INBOX 0:; new INBOX 1:1");
     store_set_commit_hook(st, NULL, NULL);
 }
 
