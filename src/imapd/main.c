@@ -73,7 +73,7 @@ static ssize_t imapd_on_input(struct conn *c, const char *data, size_t len)
             memcpy(s->tag, data, i), s->tag[i] = '\0';
         conn_notice(c, "command line over %d octets", IMAP_LINE_MAX);
         s->discarding = true;
-        return (ssize_t)len;
+        return imapd_discard(s, data, len); /* the line's end may already be here */
     }
     case IMAP_PARSE_BAD_TAG:
         conn_puts(c, "* BAD Missing or invalid tag\r\n");

@@ -20,7 +20,7 @@ static const struct {
     enum lmtp_verb verb;
     bool args; /* takes an argument */
 } lmtp_verbs[] = {
-    {"LHLO", LMTP_LHLO, true}, {"MAIL", LMTP_MAIL, true}, {"RCPT", LMTP_RCPT, true},
+    {"LHLO", LMTP_LHLO, true},  {"MAIL", LMTP_MAIL, true},  {"RCPT", LMTP_RCPT, true},
     {"DATA", LMTP_DATA, false}, {"RSET", LMTP_RSET, false}, {"NOOP", LMTP_NOOP, false},
     {"QUIT", LMTP_QUIT, false}, {"VRFY", LMTP_VRFY, true},  {"HELO", LMTP_HELO, false},
     {"EHLO", LMTP_HELO, false},
@@ -198,8 +198,7 @@ void lmtp_data_init(struct lmtp_data *d)
     d->state = D_BOL;
 }
 
-size_t lmtp_data_feed(struct lmtp_data *d, const char *in, size_t len, char *out,
-                      size_t *out_len_r)
+size_t lmtp_data_feed(struct lmtp_data *d, const char *in, size_t len, char *out, size_t *out_len_r)
 {
     size_t i = 0, o = 0;
 

@@ -204,3 +204,52 @@ def imapd_factory(workdir, tls_files):
     yield make
     for d in started:
         d.stop()
+
+
+@pytest.fixture
+def lmtpd_factory(workdir):
+    """lmtpd on a unix socket (as halyard-lmtp.socket gives it) over a store in workdir."""
+    started = []
+    store = workdir / "store"
+
+    def make(settings=None):
+        conf = {"local.hostname": "mail.test", "store.partition.primary.path": str(store)}
+        conf.update(settings or {})
+        conf_path = str(workdir / f"lmtp{len(started)}.conf")
+        write_conf(conf_path, conf)
+        sock = str(workdir / f"lmtp{len(started)}.sock")
+        d = UnixDaemon(os.path.join(BUILD, "src/lmtpd/lmtpd"), "lmtp", sock, conf_path,
+                       str(workdir / f"lmtpd{len(started)}.log"))
+        d.store = store
+        started.append(d)
+        return d.start()
+
+    yield make
+    for d in started:
+        d.stop()
+
+
+class UnixDaemon(Daemon):
+    """A daemon on one unix stream socket."""
+
+    def __init__(self, binary, fdname, path, conf_path, log_path):
+        self.binary, self.conf_path, self.log_path, self.path = binary, conf_path, log_path, path
+        self.fdname = fdname
+        self.proc = None
+
+    def start(self):
+        cmd = ["systemd-socket-activate", "-l", self.path, f"--fdname={self.fdname}", "-E",
+               "HALYARD_LOG=stderr", self.binary, "-f", self.conf_path]
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log)
+        deadline = time.time() + 10
+        while not os.path.exists(self.path) and time.time() < deadline:
+            time.sleep(0.02)
+        os.chmod(self.path, 0o666)
+        return self
+
+    def connect(self, name=None, timeout=10):
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(timeout)
+        s.connect(self.path)
+        return LineClient(s)

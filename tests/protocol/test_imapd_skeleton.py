@@ -48,6 +48,10 @@ def test_protocol_errors_keep_the_session(imapd_factory):
     assert c.line() == "tag BAD Missing or invalid command name"
     c.send("t1 " + "X" * 20000 + "\r\n")
     assert c.line() == "t1 BAD Command line too long (limit 8192 octets)"
+    # the over-long line and the next command in one read: the next one must still run
+    c.send("u1 " + "Y" * 9000 + "\r\nu2 NOOP\r\n")
+    assert c.line() == "u1 BAD Command line too long (limit 8192 octets)"
+    assert c.line() == "u2 OK NOOP completed"
     c.send(b"t2 NO\x00OP\r\n")
     assert c.line() == "t2 BAD Missing or invalid command name"
     assert c.cmd("t3 NOOP") == ([], "t3 OK NOOP completed")

@@ -1,0 +1,80 @@
+/* Recipient resolution for lmtpd: an address becomes a store user and an optional +detail
+ * folder; the user's status decides between accepting, deferring and refusing. */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lmtpd.h"
+#include "store-user.h"
+
+/* Looks up one candidate name. Returns 1 when the address is settled (accepted or refused),
+ * 0 when there is no such user and the next candidate may be tried. */
+static int lmtpd_try_user(struct store *st, struct lmtpd_rcpt *r, const char *name)
+{
+    struct store_user u;
+    struct store_error err;
+    enum store_err rc;
+
+    if (store_user_canon(name, r->user, &err) != STORE_OK)
+        return 0;
+    rc = store_user_get(st, r->user, &u, &err);
+    if (rc == STORE_ENOTFOUND)
+        return 0;
+    if (rc != STORE_OK) {
+        snprintf(r->reply, sizeof(r->reply),
+                 rc == STORE_EBUSY ? "452 4.3.1 <%s> mailbox busy, try again later"
+                                   : "451 4.3.0 <%s> cannot look up the recipient",
+                 r->addr);
+        return 1;
+    }
+    /* Sun's mailUserStatus for delivery: inactive defers, disabled refuses, hold accepts */
+    switch (u.status) {
+    case STORE_USER_ACTIVE:
+    case STORE_USER_HOLD:
+        r->accepted = true;
+        r->limits = (struct store_limits){.bytes = u.quota_bytes, .messages = u.quota_messages};
+        break;
+    case STORE_USER_INACTIVE:
+        snprintf(r->reply, sizeof(r->reply), "450 4.2.1 <%s> mailbox temporarily disabled",
+                 r->addr);
+        break;
+    case STORE_USER_DISABLED:
+        snprintf(r->reply, sizeof(r->reply), "550 5.2.1 <%s> mailbox disabled", r->addr);
+        break;
+    }
+    store_user_clear(&u);
+    return 1;
+}
+
+void lmtpd_rcpt_resolve(struct store *st, const struct conf *conf, struct lmtpd_rcpt *r)
+{
+    const char *at = strrchr(r->addr, '@');
+    const char *defdomain = conf_str(conf, "service.defaultdomain");
+    char local[LMTP_PATH_MAX + 1], full[LMTP_PATH_MAX + 1];
+    size_t llen;
+
+    r->accepted = false;
+    r->folder[0] = '\0';
+    if (at == NULL || at == r->addr) {
+        snprintf(r->reply, sizeof(r->reply), "550 5.1.3 <%s> bad recipient address", r->addr);
+        return;
+    }
+    /* user+detail@domain: the detail names a folder (RFC 5233 subaddressing) */
+    llen = (size_t)(at - r->addr);
+    memcpy(local, r->addr, llen);
+    local[llen] = '\0';
+    char *plus = strchr(local, '+');
+    if (plus != NULL && plus != local) {
+        snprintf(r->folder, sizeof(r->folder), "%s", plus + 1);
+        *plus = '\0';
+    }
+    /* the whole address first (users named by mail address), then the local part alone when
+     * the domain is the default one (or none is configured: a single-domain server) */
+    snprintf(full, sizeof(full), "%s%s", local, at);
+    if (lmtpd_try_user(st, r, full))
+        return;
+    if ((*defdomain == '\0' || strcasecmp(at + 1, defdomain) == 0) && lmtpd_try_user(st, r, local))
+        return;
+    r->user[0] = '\0';
+    snprintf(r->reply, sizeof(r->reply), "550 5.1.1 <%s> no such user here", r->addr);
+}

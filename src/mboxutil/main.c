@@ -1,0 +1,218 @@
+/* mboxutil: list, create, delete and rename mailboxes and show quota use, with the command line
+ * of Sun's mboxutil where it fits (-l, -c, -d, -r, -p, -q). Mailboxes are named either with -u
+ * USER and a mailbox name, or Sun's way as user/USER/MAILBOX. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "halyard-build.h"
+#include "store-user.h"
+#include "store.h"
+
+static void mboxutil_usage(FILE *f)
+{
+    fputs("usage: mboxutil [-f msg.conf] -l [-u USER] [-p PATTERN]   list mailboxes\n"
+          "       mboxutil [-f msg.conf] -c MAILBOX [-u USER]        create\n"
+          "       mboxutil [-f msg.conf] -d MAILBOX [-u USER]        delete (with its messages)\n"
+          "       mboxutil [-f msg.conf] -r OLD NEW [-u USER]        rename\n"
+          "       mboxutil [-f msg.conf] -q [-u USER]                quota and usage\n"
+          "  MAILBOX is a name with -u USER, or user/USER/NAME. PATTERN uses IMAP's * and %.\n"
+          "  Exit status: 0 done, 1 refused or failed, 2 usage error.\n",
+          f);
+}
+
+/* Splits "user/USER/NAME" when no -u was given. */
+static int mboxutil_split(const char *arg, const char *user, char **user_r, char **name_r)
+{
+    if (user != NULL) {
+        *user_r = strdup(user);
+        *name_r = strdup(arg);
+        return 0;
+    }
+    if (strncmp(arg, "user/", 5) != 0 || strchr(arg + 5, '/') == NULL) {
+        fprintf(stderr, "mboxutil: %s: name the user with -u or write user/USER/MAILBOX\n", arg);
+        return -1;
+    }
+    const char *slash = strchr(arg + 5, '/');
+    *user_r = strndup(arg + 5, (size_t)(slash - arg - 5));
+    *name_r = strdup(slash + 1);
+    return 0;
+}
+
+static int mboxutil_fail(const struct store_error *err)
+{
+    fprintf(stderr, "mboxutil: %s\n", err->msg);
+    return 1;
+}
+
+static int mboxutil_list(struct store *st, const char *user, const char *pattern)
+{
+    struct store_mailbox *mbs;
+    struct store_user *users;
+    size_t n, nusers;
+    struct store_error err;
+    int rc = 0;
+
+    printf("%8s %12s %10s %8s  %s\n", "msgs", "bytes", "uidvalid", "uidnext", "mailbox");
+    if (user != NULL) {
+        if (store_mailbox_list(st, user, pattern, &mbs, &n, &err) != STORE_OK)
+            return mboxutil_fail(&err);
+        for (size_t i = 0; i < n; i++)
+            printf("%8" PRIu32 " %12" PRIu64 " %10" PRIu32 " %8" PRIu32 "  %s\n", mbs[i].messages,
+                   mbs[i].bytes, mbs[i].uidvalidity, mbs[i].uidnext, mbs[i].name);
+        store_mailbox_list_free(&mbs, n);
+        return 0;
+    }
+    if (store_user_list(st, &users, &nusers, &err) != STORE_OK)
+        return mboxutil_fail(&err);
+    for (size_t u = 0; u < nusers; u++) {
+        if (store_mailbox_list(st, users[u].name, pattern, &mbs, &n, &err) != STORE_OK) {
+            mboxutil_fail(&err);
+            rc = 1;
+            continue;
+        }
+        for (size_t i = 0; i < n; i++)
+            printf("%8" PRIu32 " %12" PRIu64 " %10" PRIu32 " %8" PRIu32 "  user/%s/%s\n",
+                   mbs[i].messages, mbs[i].bytes, mbs[i].uidvalidity, mbs[i].uidnext, users[u].name,
+                   mbs[i].name);
+        store_mailbox_list_free(&mbs, n);
+    }
+    store_user_list_free(&users, nusers);
+    return rc;
+}
+
+static int mboxutil_quota(struct store *st, const char *user)
+{
+    struct store_user u;
+    struct store_usage use;
+    struct store_error err;
+
+    if (store_user_get(st, user, &u, &err) != STORE_OK ||
+        store_usage_get(st, u.name, &use, &err) != STORE_OK)
+        return mboxutil_fail(&err);
+    printf("user %s\n", u.name);
+    printf("  storage  %" PRIu64 " bytes of %s%" PRIu64 "\n", use.bytes,
+           u.quota_bytes ? "" : "unlimited ", u.quota_bytes);
+    printf("  messages %" PRIu64 " of %s%" PRIu64 "\n", use.messages,
+           u.quota_messages ? "" : "unlimited ", u.quota_messages);
+    store_user_clear(&u);
+    return 0;
+}
+
+enum mboxutil_action { ACT_NONE, ACT_LIST, ACT_CREATE, ACT_DELETE, ACT_RENAME, ACT_QUOTA };
+
+int main(int argc, char **argv)
+{
+    const char *conf_path = CONF_DEFAULT_PATH, *user = NULL, *pattern = NULL, *arg = NULL;
+    enum mboxutil_action act = ACT_NONE;
+    struct conf *conf = NULL;
+    struct store *st = NULL;
+    struct store_error err;
+    char *cerr = NULL, *u = NULL, *name = NULL, *u2 = NULL, *name2 = NULL;
+    int opt, rc = 1;
+
+    while ((opt = getopt(argc, argv, "f:lc:d:r:qu:p:h")) != -1) {
+        enum mboxutil_action next = ACT_NONE;
+        switch (opt) {
+        case 'f':
+            conf_path = optarg;
+            continue;
+        case 'u':
+            user = optarg;
+            continue;
+        case 'p':
+            pattern = optarg;
+            continue;
+        case 'l':
+            next = ACT_LIST;
+            break;
+        case 'q':
+            next = ACT_QUOTA;
+            break;
+        case 'c':
+            next = ACT_CREATE, arg = optarg;
+            break;
+        case 'd':
+            next = ACT_DELETE, arg = optarg;
+            break;
+        case 'r':
+            next = ACT_RENAME, arg = optarg;
+            break;
+        case 'h':
+            mboxutil_usage(stdout);
+            return 0;
+        default:
+            mboxutil_usage(stderr);
+            return 2;
+        }
+        if (act != ACT_NONE) {
+            fputs("mboxutil: give one of -l, -c, -d, -r, -q\n", stderr);
+            return 2;
+        }
+        act = next;
+    }
+    if (act == ACT_NONE || (act == ACT_RENAME) != (optind + 1 == argc) ||
+        (act != ACT_RENAME && optind != argc) || (act == ACT_QUOTA && user == NULL)) {
+        mboxutil_usage(stderr);
+        return 2;
+    }
+    if (conf_load(conf_path, &conf, &cerr) < 0) {
+        fprintf(stderr, "mboxutil: %s\n", cerr ? cerr : "cannot read the configuration");
+        free(cerr);
+        return 1;
+    }
+    if (store_open(conf_str(conf, "store.partition.primary.path"), &st, &err) != STORE_OK) {
+        mboxutil_fail(&err);
+        goto out;
+    }
+    switch (act) {
+    case ACT_LIST:
+        rc = mboxutil_list(st, user, pattern);
+        break;
+    case ACT_QUOTA:
+        rc = mboxutil_quota(st, user);
+        break;
+    case ACT_CREATE:
+    case ACT_DELETE:
+    case ACT_RENAME:
+        if (mboxutil_split(arg, user, &u, &name) < 0)
+            break;
+        if (act == ACT_CREATE) {
+            /* a mailbox belongs to a known user; the folder is made on first use */
+            struct store_user su;
+            if (store_user_get(st, u, &su, &err) != STORE_OK ||
+                store_home_ensure(st, su.name, &err) != STORE_OK ||
+                store_mailbox_create(st, su.name, name, &err) != STORE_OK) {
+                rc = mboxutil_fail(&err);
+                break;
+            }
+            store_user_clear(&su);
+            rc = 0;
+        } else if (act == ACT_DELETE) {
+            rc = store_mailbox_delete(st, u, name, &err) == STORE_OK ? 0 : mboxutil_fail(&err);
+        } else {
+            if (mboxutil_split(argv[optind], user, &u2, &name2) < 0)
+                break;
+            if (strcmp(u, u2) != 0) {
+                fprintf(stderr, "mboxutil: a mailbox cannot move to another user\n");
+                break;
+            }
+            rc = store_mailbox_rename(st, u, name, name2, &err) == STORE_OK ? 0
+                                                                            : mboxutil_fail(&err);
+        }
+        break;
+    case ACT_NONE:
+        break;
+    }
+out:
+    free(u);
+    free(name);
+    free(u2);
+    free(name2);
+    store_close(&st);
+    conf_free(&conf);
+    return rc;
+}
