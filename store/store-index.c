@@ -4,6 +4,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <tcbdb.h>
 #include <tcutil.h>
@@ -132,14 +134,26 @@ static bool wal_exists(const char *path)
     return access(wal, F_OK) == 0;
 }
 
+/* A header Tokyo Cabinet could not read, seen by a reader: most likely a writer created the file
+ * and has not yet taken its lock to write the header, so it is worth a few more tries. */
+#define TORN_HEADER_RETRIES 3
+
 /* Opens tx->bdb, retrying a held lock until deadline_us. */
 static enum store_err tx_open(struct store_tx *tx, enum store_tx_mode mode, uint64_t deadline_us,
                               struct store_error *err)
 {
-    unsigned delay = BACKOFF_FIRST_US;
-    int omode, ecode, errnum;
+    unsigned delay = BACKOFF_FIRST_US, torn = 0;
+    int omode, ecode, errnum, fd;
+    struct stat sb;
     uint64_t now;
 
+    /* Files are created here, private to the store's owner, before Tokyo Cabinet (whose mode
+     * would be 0644) fills in the empty file under its lock. An empty file holds nothing yet. */
+    if (mode == STORE_TX_CREATE &&
+        (fd = open(tx->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) >= 0)
+        close(fd);
+    if (mode == STORE_TX_READ && stat(tx->path, &sb) == 0 && sb.st_size == 0)
+        return store_fail(err, STORE_ENOTFOUND, "%s: empty", tx->path);
     for (;;) {
         omode = BDBOLCKNB | BDBOTSYNC;
         if (mode == STORE_TX_READ && !wal_exists(tx->path))
@@ -160,6 +174,9 @@ static enum store_err tx_open(struct store_tx *tx, enum store_tx_mode mode, uint
         tx->bdb = NULL;
         if (ecode == TCENOFILE)
             return store_fail(err, STORE_ENOTFOUND, "%s: no such file", tx->path);
+        if ((ecode == TCEREAD || ecode == TCEMETA || ecode == TCERHEAD) && mode == STORE_TX_READ &&
+            torn++ < TORN_HEADER_RETRIES)
+            ecode = TCELOCK;
         if (ecode != TCELOCK && ecode != TCETHREAD)
             return tc_fail(tx, ecode, errnum, "open", err);
         now = now_us();

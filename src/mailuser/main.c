@@ -106,6 +106,13 @@ int main(int argc, char **argv)
         return MAILUSER_EXIT_FAIL;
     }
     const char *root = conf_str(conf, "store.partition.primary.path");
+    struct stat sb;
+    /* Only add may bring a store into being; the others have nothing to work on without one. */
+    if (strcmp(argv[optind], "add") != 0 && stat(root, &sb) != 0) {
+        fprintf(stderr, "mailuser: no store at %s (mailuser add creates it)\n", root);
+        conf_free(&conf);
+        return MAILUSER_EXIT_FAIL;
+    }
     if (drop_to_store_owner(root, conf) != 0) {
         conf_free(&conf);
         return MAILUSER_EXIT_FAIL;

@@ -2,6 +2,7 @@
  * back-off, and fails with STORE_EBUSY once the bound has passed - never sooner, never much
  * later. Also the errno-to-error mapping callers turn into replies. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -131,6 +132,33 @@ static void test_busy_across_threads(void **state)
     test_store_free(&h.st);
 }
 
+/* The instant between a writer creating an index and locking it: an empty file. Readers take
+ * it for "nothing yet", and the next writer fills it in. */
+static void test_empty_index_file(void **state)
+{
+    struct store *st = test_store_new();
+    struct store_error err;
+    struct store_mailbox *mbs;
+    struct store_userctx u;
+    size_t n;
+    int fd;
+
+    assert_int_equal(store_userctx_init(&u, st, "early", &err), STORE_OK);
+    assert_int_equal(store_mkdirs(u.home, &err), STORE_OK);
+    fd = open(u.index, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(store_mailbox_list(st, "early", NULL, &mbs, &n, &err), STORE_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(store_home_ensure(st, "early", &err), STORE_OK);
+    assert_int_equal(store_mailbox_list(st, "early", NULL, &mbs, &n, &err), STORE_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(mbs[0].name, "INBOX");
+    store_mailbox_list_free(&mbs, n);
+    store_userctx_free(&u);
+    test_store_free(&st);
+}
+
 static void test_errno_mapping(void **state)
 {
     static const struct {
@@ -156,6 +184,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_busy_across_processes),
         cmocka_unit_test(test_busy_across_threads),
+        cmocka_unit_test(test_empty_index_file),
         cmocka_unit_test(test_errno_mapping),
     };
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -48,8 +49,11 @@ static void test_add_and_check(void **state)
     assert_true(got.has_password);
     store_user_clear(&got);
 
-    /* the hash on disk is yescrypt and never the password */
+    /* the hash on disk is yescrypt and never the password, in a file only the owner reads */
     char *path = store_path_users(st);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
     FILE *f = fopen(path, "rb");
     static char buf[1 << 20];
     size_t n = fread(buf, 1, sizeof(buf), f);
