@@ -36,6 +36,31 @@ enum store_err store_mbx_save(struct store_tx *tx, const struct store_mailbox *m
 enum store_err store_mbx_new(struct store_tx *tx, const struct store_userctx *u, const char *canon,
                              struct store_mailbox *mb_r, struct store_error *err);
 
+/* Creates name unless it exists (*created says which), with a CREATE event in cs. */
+enum store_err store_mbx_create_one(struct store_tx *tx, const struct store_userctx *u,
+                                    const char *name, struct store_changeset *cs, bool *created,
+                                    struct store_error *err);
+/* Creates the missing superiors of name (RFC 3501 6.3.3), with their events in cs. */
+enum store_err store_mbx_create_superiors(struct store_tx *tx, const struct store_userctx *u,
+                                          const char *name, struct store_changeset *cs,
+                                          struct store_error *err);
+
+/* Mailbox names and ids from the name records, in name order. */
+struct store_names {
+    char **name;
+    uint32_t *id;
+    size_t n, cap;
+};
+
+/* Adds to out the mailboxes whose names start with prefix ("" for all) and match pattern
+ * (NULL: any). store_names_free releases the lists. */
+enum store_err store_names_scan(struct store_tx *tx, const char *prefix, const char *pattern,
+                                struct store_names *out, struct store_error *err);
+void store_names_free(struct store_names *l);
+
+/* "name/": the prefix of name's inferiors (caller frees). */
+char *store_name_inferiors(const char *name);
+
 /* Writes <home>/<id>/mailbox (name and UIDVALIDITY, for reconstruct) atomically and durably. */
 enum store_err store_sidecar_write(const char *home, const struct store_mailbox *mb,
                                    struct store_error *err);
