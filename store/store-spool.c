@@ -1,5 +1,6 @@
 /* Receiving a message into root/tmp: bare LF becomes CRLF on the way in, so a body file is
  * served as stored; at the end one fsync and one MIME parse serve every recipient. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -164,4 +165,39 @@ void store_spool_free(struct store_spool **sp)
     store_mime_clear(&(*sp)->mime);
     free(*sp);
     *sp = NULL;
+}
+
+enum store_err store_tmp_sweep(struct store *st, unsigned max_age, unsigned *removed_r,
+                               struct store_error *err)
+{
+    char *dir = store_path_tmp(st), *path;
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    struct stat sb;
+    time_t now = time(NULL);
+    unsigned removed = 0;
+    enum store_err rc = STORE_OK;
+
+    if (removed_r != NULL)
+        *removed_r = 0;
+    if (d == NULL) {
+        rc = store_fail_errno(err, errno, "open %s", dir);
+        free(dir);
+        return rc;
+    }
+    while ((de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, "spool.", 6) != 0 && strncmp(de->d_name, "removed.", 8) != 0)
+            continue;
+        path = store_path_join(dir, de->d_name);
+        /* ctime, not mtime: a spool's mtime is set to INTERNALDATE, which may be long past. */
+        if (lstat(path, &sb) == 0 && now - sb.st_ctime > (time_t)max_age &&
+            store_remove_tree(path, err) == STORE_OK)
+            removed++;
+        free(path);
+    }
+    closedir(d);
+    free(dir);
+    if (removed_r != NULL)
+        *removed_r = removed;
+    return STORE_OK;
 }

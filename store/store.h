@@ -321,6 +321,12 @@ uint64_t store_spool_size(const struct store_spool *sp);
 /* Removes the tmp file (deliveries already made keep their links) and frees. */
 void store_spool_free(struct store_spool **sp);
 
+/* Removes what a crash left in root/tmp: spool files and half-removed homes whose last change
+ * is older than max_age seconds (live spools of other processes are younger). *removed_r (may
+ * be NULL) counts them. For lmtpd's start and for reconstruct. */
+enum store_err store_tmp_sweep(struct store *st, unsigned max_age, unsigned *removed_r,
+                               struct store_error *err);
+
 struct store_delivery {
     /* in */
     struct store_spool *spool; /* finished */

@@ -173,13 +173,42 @@ static void test_crash_in_copy(void **state)
     test_store_free(&st);
 }
 
+/* What a crashed receiver leaves in tmp/ goes once it is old enough; live spools stay. */
+static void test_tmp_sweep(void **state)
+{
+    struct store *st = test_store_new();
+    struct store_spool *old, *young;
+    struct store_error err;
+    unsigned removed;
+
+    assert_int_equal(store_spool_create(st, &old, &err), STORE_OK);
+    assert_int_equal(store_spool_write(old, "x\n", 2, &err), STORE_OK);
+    char *gone = store_path_join(store_root(st), "tmp/removed.olduser.1");
+    assert_int_equal(store_mkdirs(gone, &err), STORE_OK);
+    sleep(2);
+    assert_int_equal(store_spool_create(st, &young, &err), STORE_OK);
+    assert_int_equal(store_tmp_sweep(st, 1, &removed, &err), STORE_OK);
+    assert_int_equal(removed, 2);
+    assert_int_not_equal(access(gone, F_OK), 0);
+    /* the young spool still works end to end */
+    assert_int_equal(store_spool_write(young, "Subject: y\n\ny\n", 14, &err), STORE_OK);
+    assert_int_equal(store_spool_finish(young, 0, 0, &err), STORE_OK);
+    struct store_delivery d = {.spool = young, .user = "sweeper"};
+    assert_int_equal(store_deliver(st, &d, 1), STORE_OK);
+    store_spool_free(&young);
+    store_spool_free(&old);
+    assert_int_equal(store_tmp_sweep(st, 0, &removed, &err), STORE_OK);
+    assert_int_equal(removed, 0);
+    free(gone);
+    test_store_free(&st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_crash_after_link),
-        cmocka_unit_test(test_crash_before_commit),
-        cmocka_unit_test(test_crash_at_commit),
-        cmocka_unit_test(test_crash_in_copy),
+        cmocka_unit_test(test_crash_after_link), cmocka_unit_test(test_crash_before_commit),
+        cmocka_unit_test(test_crash_at_commit),  cmocka_unit_test(test_crash_in_copy),
+        cmocka_unit_test(test_tmp_sweep),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
