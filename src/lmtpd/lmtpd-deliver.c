@@ -59,8 +59,11 @@ void lmtpd_deliver(struct store *st, struct store_spool *spool, struct lmtpd_rcp
     }
     if (nd > 0)
         store_deliver(st, d, nd);
-    for (unsigned j = 0; j < nd; j++)
+    for (unsigned j = 0; j < nd; j++) {
         lmtpd_reply_for(&rcpts[idx[j]], &d[j]);
+        snprintf(rcpts[idx[j]].detail, sizeof(rcpts[idx[j]].detail), "%s",
+                 d[j].err.code == STORE_OK ? "" : d[j].err.msg);
+    }
     free(d);
     free(idx);
 }

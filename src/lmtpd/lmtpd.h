@@ -22,6 +22,8 @@ struct lmtpd_rcpt {
     struct store_limits limits;
     /* the reply for this recipient: RCPT's at first, then DATA's */
     char reply[LMTP_PATH_MAX + 128];
+    /* why a delivery failed, for the journal (the store's message; never sent to the client) */
+    char detail[STORE_ERRMSG_MAX];
 };
 
 /* Resolves r->addr to a store user (on a pool thread): fills user, folder and limits and sets

@@ -172,11 +172,13 @@ static void lmtpd_deliver_work(void *arg)
     struct store_error err;
 
     if (store_spool_finish(s->spool, s->received, 0, &err) != STORE_OK) {
-        for (unsigned i = 0; i < s->nrcpts; i++)
+        for (unsigned i = 0; i < s->nrcpts; i++) {
             snprintf(s->rcpts[i].reply, sizeof(s->rcpts[i].reply),
                      err.code == STORE_ENOSPC ? "452 4.3.1 <%s> insufficient system storage"
                                               : "451 4.3.0 <%s> local error in delivery",
                      s->rcpts[i].addr);
+            snprintf(s->rcpts[i].detail, sizeof(s->rcpts[i].detail), "%s", err.msg);
+        }
         return;
     }
     lmtpd_deliver(lmtpd_store_handle, s->spool, s->rcpts, s->nrcpts);
@@ -192,7 +194,10 @@ static void lmtpd_deliver_done(void *arg)
         if (!r->accepted)
             continue;
         conn_printf(s->conn, "%s\r\n", r->reply);
-        conn_info(s->conn, "delivery to <%s>: %s", r->addr, r->reply);
+        if (r->detail[0] != '\0')
+            conn_warning(s->conn, "delivery to <%s> failed: %s (%s)", r->addr, r->reply, r->detail);
+        else
+            conn_info(s->conn, "delivery to <%s>: %s", r->addr, r->reply);
     }
     lmtpd_reset(s);
     s->phase = PHASE_READY;

@@ -40,6 +40,11 @@ def workdir():
 def tls_files():
     """A self-signed certificate and key for 127.0.0.1 / localhost (GnuTLS certtool)."""
     d = __import__("pathlib").Path(open_dir())
+    yield make_tls_files(d)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def make_tls_files(d):
     key, cert, tmpl = d / "key.pem", d / "cert.pem", d / "cert.tmpl"
     tmpl.write_text('cn = "localhost"\ndns_name = "localhost"\nip_address = "127.0.0.1"\n'
                     "expiration_days = 30\ntls_www_server\nsigning_key\nencryption_key\n")

@@ -1,0 +1,204 @@
+"""Crash safety of delivery: several LMTP clients deliver while lmtpd is SIGKILLed at random
+moments and restarted on the same listening socket (as systemd would); afterwards every message
+that received 250 is in the store exactly once. And a full disk: 452, the daemon lives on and
+what was stored before is intact."""
+import os
+import random
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import BUILD, TEST_USER, write_conf
+from test_lmtpd import add_user, lmtp, tool
+
+USERS = ["u1", "u2", "u3"]
+TARGET_ACKED = 2000
+TIME_LIMIT = 240  # seconds, a hard bound for the whole load
+
+
+def store_dump(store, user, mailbox="INBOX"):
+    r = subprocess.run([os.path.join(BUILD, "tests/tools/store-dump"), str(store), user,
+                        mailbox], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return [line.split(" ", 2) for line in r.stdout.splitlines()]
+
+
+class Relauncher:
+    """Holds the listening socket like systemd and (re)starts lmtpd on it."""
+
+    def __init__(self, workdir, conf_path):
+        self.path = str(workdir / "lmtp.sock")
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.bind(self.path)
+        self.sock.listen(128)
+        os.chmod(self.path, 0o666)
+        self.conf_path = conf_path
+        self.log = open(workdir / "lmtpd.log", "ab")
+        self.proc = None
+        self.kills = 0
+
+    def start(self):
+        fd = self.sock.fileno()
+        # sd_listen_fds() wants the socket at fd 3 and LISTEN_PID = the daemon's own pid: a tiny
+        # exec wrapper sets both, as systemd does between fork and exec
+        wrapper = ("import os, sys; os.dup2(int(sys.argv[1]), 3); "
+                   "os.environ.update(LISTEN_PID=str(os.getpid()), LISTEN_FDS='1', "
+                   "LISTEN_FDNAMES='lmtp'); os.execv(sys.argv[2], sys.argv[2:])")
+        self.proc = subprocess.Popen(
+            ["/usr/bin/python3", "-c", wrapper, str(fd), os.path.join(BUILD, "src/lmtpd/lmtpd"),
+             "-f", self.conf_path],
+            pass_fds=(fd,), stdout=self.log, stderr=self.log,
+            env=dict(os.environ, HALYARD_LOG="stderr"))
+
+    def kill_and_restart(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        self.kills += 1
+        self.start()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=20)
+        self.sock.close()
+        self.log.close()
+
+
+def client(path, cid, acked, stop):
+    """Delivers numbered messages until told to stop; a fresh Message-ID for every attempt."""
+    n = 0
+    while not stop.is_set():
+        try:
+            with socket.socket(socket.AF_UNIX) as s:
+                s.settimeout(10)
+                s.connect(path)
+                f = s.makefile("rb")
+                if not f.readline().startswith(b"220"):
+                    continue
+                s.sendall(b"LHLO crash\r\n")
+                while not f.readline().startswith(b"250 "):
+                    pass
+                while not stop.is_set():
+                    n += 1
+                    mid = f"<c{cid}-{n}@crash.test>"
+                    user = USERS[n % len(USERS)]
+                    body = (f"From: c{cid}@example.org\r\nTo: {user}@example.org\r\n"
+                            f"Message-ID: {mid}\r\nSubject: crash {n}\r\n\r\n" +
+                            "line of text\r\n" * random.randint(1, 200)).encode()
+                    s.sendall(f"MAIL FROM:<c{cid}@example.org>\r\nRCPT TO:<{user}@example.org>"
+                              "\r\nDATA\r\n".encode())
+                    replies = [f.readline() for _ in range(3)]
+                    if not all(r[:3] in (b"250", b"354") for r in replies):
+                        raise ConnectionError(replies)
+                    s.sendall(body + b".\r\n")
+                    final = f.readline()
+                    if not final:
+                        raise ConnectionError("closed")
+                    if final.startswith(b"250 "):
+                        acked.append((user, mid))
+        except (OSError, ConnectionError):
+            time.sleep(0.01)
+
+
+@pytest.fixture
+def crash_setup(workdir):
+    store = workdir / "store"
+    store.mkdir()
+    subprocess.run(["chown", f"{TEST_USER}:nogroup", str(store)], check=True)
+    conf_path = str(workdir / "msg.conf")
+    write_conf(conf_path, {"store.partition.primary.path": str(store)})
+
+    class D:  # what test_lmtpd's tool() needs
+        pass
+    d = D()
+    d.conf_path = conf_path
+    for u in USERS:
+        add_user(d, u)
+    return store, conf_path
+
+
+def test_sigkill_during_delivery_loses_and_duplicates_nothing(workdir, crash_setup):
+    store, conf_path = crash_setup
+    r = Relauncher(workdir, conf_path)
+    r.start()
+    acked, stop = [], threading.Event()
+    threads = [threading.Thread(target=client, args=(r.path, i, acked, stop)) for i in range(4)]
+    for t in threads:
+        t.start()
+    deadline = time.time() + TIME_LIMIT
+    try:
+        while len(acked) < TARGET_ACKED and time.time() < deadline:
+            time.sleep(random.uniform(0.05, 0.4))
+            r.kill_and_restart()
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
+        r.stop()
+    assert len(acked) >= TARGET_ACKED, f"only {len(acked)} acknowledged in {TIME_LIMIT} s"
+    assert r.kills >= 10
+    for u in USERS:
+        ids = [row[2] for row in store_dump(store, u)]
+        assert len(ids) == len(set(ids)), f"{u}: a message is in the store twice"
+        want = {mid for user, mid in acked if user == u}
+        missing = want - set(ids)
+        assert not missing, f"{u}: {len(missing)} acknowledged messages lost, e.g. {min(missing)}"
+
+
+def test_disk_full(workdir):
+    mnt = workdir / "small"
+    mnt.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0755", "halyard-test", str(mnt)],
+                   check=True)
+    try:
+        store = mnt / "store"
+        store.mkdir()
+        subprocess.run(["chown", f"{TEST_USER}:nogroup", str(store)], check=True)
+        from conftest import UnixDaemon
+        conf_path = str(workdir / "msg.conf")
+        write_conf(conf_path, {"store.partition.primary.path": str(store)})
+        d = UnixDaemon(os.path.join(BUILD, "src/lmtpd/lmtpd"), "lmtp", str(workdir / "s.sock"),
+                       conf_path, str(workdir / "lmtpd.log"))
+        d.start()
+        try:
+            add_user(d, "alice")
+            stored, refused = [], None
+            with lmtp(d) as c:
+                for i in range(200):
+                    msg = (f"Message-ID: <full-{i}@test>\r\nSubject: {i}\r\n\r\n" +
+                           "x" * 60000 + "\r\n").encode()
+                    try:
+                        c.sendmail("s@example.org", ["alice@example.org"], msg)
+                        stored.append(f"<full-{i}@test>")
+                    except smtplib_errors() as e:
+                        refused = e
+                        break
+            assert refused is not None, "the 1 MB file system never filled"
+            assert refused.smtp_code == 452 and b"4.3.1" in refused.smtp_error, refused
+            # the journal says why, in the store's words
+            assert "failed: 452 4.3.1" in d.log_text()
+            assert "No space left" in d.log_text() or "ENOSPC" in d.log_text() or \
+                "full" in d.log_text().split("failed: 452 4.3.1")[1]
+            rows = store_dump(store, "alice")
+            assert [row[2] for row in rows] == stored
+            assert all(int(row[1]) > 60000 for row in rows)
+            # the daemon lives on: once there is room again, delivery works
+            assert list((store / "tmp").glob("spool.*")) == []
+            r = tool(d, "mailuser", "del", "alice")
+            assert r.returncode == 0, r.stderr
+            add_user(d, "alice")
+            with lmtp(d) as c:
+                assert c.sendmail("s@example.org", ["alice@example.org"], b"Subject: ok\r\n\r\nok\r\n") == {}
+        finally:
+            d.stop()
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def smtplib_errors():
+    import smtplib
+    return (smtplib.SMTPDataError, smtplib.SMTPRecipientsRefused)
