@@ -1,5 +1,6 @@
-/* Delivery for lmtpd: one store_deliver() call for all recipients of a message, and the mapping
- * of each outcome to its LMTP reply (RFC 2033 4.2, enhanced codes from RFC 3463). */
+/* Delivery for lmtpd and deliver(1): group commit of concurrent deliveries into one store call,
+ * and the mapping of each outcome to its LMTP reply (RFC 2033 4.2, codes from RFC 3463). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,39 +32,104 @@ static void lmtpd_reply_for(struct lmtpd_rcpt *r, const struct store_delivery *d
     }
 }
 
-void lmtpd_deliver(struct store *st, struct store_spool *spool, struct lmtpd_rcpt *rcpts,
-                   unsigned n)
-{
-    struct store_delivery *d = calloc(n, sizeof(*d));
-    unsigned *idx = calloc(n, sizeof(*idx)), nd = 0;
+/* Group commit. Deliveries finishing at the same moment on different pool threads are filed
+ * by one store_deliver() call: the first thread to arrive commits for everyone queued (one index
+ * transaction and one directory fsync per user instead of one per message), the others wait for
+ * their outcome. The spool's own fsync has already happened on each caller's thread. */
+struct lmtpd_batch {
+    struct lmtpd_batch *next;
+    struct store_spool *spool;
+    struct lmtpd_rcpt *rcpts;
+    unsigned n;
+    bool done;
+};
 
-    if (d == NULL || idx == NULL) {
-        for (unsigned i = 0; i < n; i++)
-            snprintf(rcpts[i].reply, sizeof(rcpts[i].reply), "451 4.3.0 <%s> out of memory",
-                     rcpts[i].addr);
+static pthread_mutex_t lmtpd_gc_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t lmtpd_gc_cond = PTHREAD_COND_INITIALIZER;
+static struct lmtpd_batch *lmtpd_gc_queue;
+static bool lmtpd_gc_busy;
+
+static void lmtpd_fail_all(struct lmtpd_batch *list, const char *why)
+{
+    for (; list != NULL; list = list->next)
+        for (unsigned i = 0; i < list->n; i++)
+            if (list->rcpts[i].accepted) {
+                snprintf(list->rcpts[i].reply, sizeof(list->rcpts[i].reply),
+                         "451 4.3.0 <%s> local error in delivery", list->rcpts[i].addr);
+                snprintf(list->rcpts[i].detail, sizeof(list->rcpts[i].detail), "%s", why);
+            }
+}
+
+/* Files every accepted recipient of every batch in list with one store call. */
+static void lmtpd_commit(struct store *st, struct lmtpd_batch *list)
+{
+    size_t total = 0, k = 0;
+    struct store_delivery *d;
+    struct lmtpd_rcpt **who;
+
+    for (struct lmtpd_batch *b = list; b != NULL; b = b->next)
+        for (unsigned i = 0; i < b->n; i++)
+            total += b->rcpts[i].accepted;
+    if (total == 0)
+        return;
+    d = calloc(total, sizeof(*d));
+    who = calloc(total, sizeof(*who));
+    if (d == NULL || who == NULL) {
+        lmtpd_fail_all(list, "out of memory");
         free(d);
-        free(idx);
+        free(who);
         return;
     }
-    for (unsigned i = 0; i < n; i++) {
-        if (!rcpts[i].accepted)
-            continue;
-        d[nd] = (struct store_delivery){
-            .spool = spool,
-            .user = rcpts[i].user,
-            .mailbox = rcpts[i].folder[0] != '\0' ? rcpts[i].folder : NULL,
-            .fallback_inbox = true,
-            .limits = rcpts[i].limits,
-        };
-        idx[nd++] = i;
+    for (struct lmtpd_batch *b = list; b != NULL; b = b->next) {
+        for (unsigned i = 0; i < b->n; i++) {
+            struct lmtpd_rcpt *r = &b->rcpts[i];
+            if (!r->accepted)
+                continue;
+            d[k] = (struct store_delivery){
+                .spool = b->spool,
+                .user = r->user,
+                .mailbox = r->folder[0] != '\0' ? r->folder : NULL,
+                .fallback_inbox = true,
+                .limits = r->limits,
+            };
+            who[k++] = r;
+        }
     }
-    if (nd > 0)
-        store_deliver(st, d, nd);
-    for (unsigned j = 0; j < nd; j++) {
-        lmtpd_reply_for(&rcpts[idx[j]], &d[j]);
-        snprintf(rcpts[idx[j]].detail, sizeof(rcpts[idx[j]].detail), "%s",
+    store_deliver(st, d, total);
+    for (size_t j = 0; j < total; j++) {
+        lmtpd_reply_for(who[j], &d[j]);
+        snprintf(who[j]->detail, sizeof(who[j]->detail), "%s",
                  d[j].err.code == STORE_OK ? "" : d[j].err.msg);
     }
     free(d);
-    free(idx);
+    free(who);
+}
+
+void lmtpd_deliver(struct store *st, struct store_spool *spool, struct lmtpd_rcpt *rcpts,
+                   unsigned n)
+{
+    struct lmtpd_batch me = {.spool = spool, .rcpts = rcpts, .n = n};
+
+    pthread_mutex_lock(&lmtpd_gc_lock);
+    me.next = lmtpd_gc_queue;
+    lmtpd_gc_queue = &me;
+    while (!me.done && lmtpd_gc_busy)
+        pthread_cond_wait(&lmtpd_gc_cond, &lmtpd_gc_lock);
+    /* either someone filed this batch already, or this thread commits what is queued */
+    while (!me.done) {
+        struct lmtpd_batch *list = lmtpd_gc_queue;
+        lmtpd_gc_queue = NULL;
+        lmtpd_gc_busy = true;
+        pthread_mutex_unlock(&lmtpd_gc_lock);
+        lmtpd_commit(st, list);
+        pthread_mutex_lock(&lmtpd_gc_lock);
+        for (struct lmtpd_batch *b = list; b != NULL;) {
+            struct lmtpd_batch *next = b->next; /* b may vanish once done is seen */
+            b->done = true;
+            b = next;
+        }
+        lmtpd_gc_busy = false;
+        pthread_cond_broadcast(&lmtpd_gc_cond);
+    }
+    pthread_mutex_unlock(&lmtpd_gc_lock);
 }
