@@ -11,6 +11,7 @@
 #include "conf.h"
 #include "halyard-build.h"
 #include "lmtpd.h"
+#include "store-conf.h"
 
 static void deliver_usage(FILE *f)
 {
@@ -75,8 +76,7 @@ int main(int argc, char **argv)
         return EX_TEMPFAIL;
     }
     rcpts = calloc(n, sizeof(*rcpts));
-    if (rcpts == NULL ||
-        store_open(conf_str(conf, "store.partition.primary.path"), &st, &err) != STORE_OK ||
+    if (rcpts == NULL || store_open_admin(conf, false, &st, &err) != STORE_OK ||
         store_spool_create(st, &spool, &err) != STORE_OK) {
         fprintf(stderr, "deliver: %s\n", rcpts == NULL ? "out of memory" : err.msg);
         status = EX_TEMPFAIL;

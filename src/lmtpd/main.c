@@ -8,6 +8,7 @@
 #include "banner.h"
 #include "halyard-build.h"
 #include "lmtpd.h"
+#include "store-conf.h"
 
 enum lmtpd_phase {
     PHASE_GREETED, /* before LHLO */
@@ -392,9 +393,10 @@ static int lmtpd_on_config(struct server *srv, bool reload)
     if (lmtpd_store_handle != NULL) {
         if (strcmp(root, lmtpd_store_path) != 0)
             log_warning("store.partition.primary.path changed: restart lmtpd to use %s", root);
+        store_apply_conf(lmtpd_store_handle, server_conf(srv));
         return 0;
     }
-    if (store_open(root, &lmtpd_store_handle, &err) != STORE_OK) {
+    if (store_open_conf(server_conf(srv), &lmtpd_store_handle, &err) != STORE_OK) {
         log_err("cannot open the store: %s", err.msg);
         return -1;
     }

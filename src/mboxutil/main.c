@@ -9,6 +9,7 @@
 
 #include "conf.h"
 #include "halyard-build.h"
+#include "store-conf.h"
 #include "store-user.h"
 #include "store.h"
 
@@ -164,7 +165,7 @@ int main(int argc, char **argv)
         free(cerr);
         return 1;
     }
-    if (store_open(conf_str(conf, "store.partition.primary.path"), &st, &err) != STORE_OK) {
+    if (store_open_admin(conf, false, &st, &err) != STORE_OK) {
         mboxutil_fail(&err);
         goto out;
     }
