@@ -131,3 +131,25 @@ def test_configutil_moves_and_closes_the_port(machine):
         == "disabled"
     machine.sh("configutil -o service.imap.enable -v yes")
     assert machine.imap(1143).stdout.startswith("* OK")
+
+
+LMTP_CLIENT = r'''
+import smtplib
+with smtplib.LMTP("/run/halyard/lmtp") as c:
+    print(c.sendmail("s@example.org", ["alice@example.org"],
+                     b"Subject: via systemd\r\nMessage-ID: <sd1@test>\r\n\r\nhello\r\n"))
+'''
+
+
+def test_lmtp_delivery_through_the_unix_socket(machine):
+    machine.sh("systemctl enable --now halyard-lmtp.socket")
+    machine.sh("printf 'pw\\n' | mailuser add alice --password-stdin")
+    r = machine.run("/usr/bin/python3", "-c", LMTP_CLIENT)
+    assert r.stdout.strip() == "{}", r.stdout + r.stderr
+    listing = machine.sh("mboxutil -u alice -l").stdout
+    assert any(line.split()[0] == "1" and line.endswith("INBOX") for line in listing.splitlines())
+    # everything in the store belongs to the service user, whoever ran the tools
+    owners = machine.sh("find /var/lib/halyard/store -printf '%u\\n' | sort -u").stdout.split()
+    assert owners == ["halyard"], owners
+    j = machine.sh("journalctl -u halyard-lmtpd --no-pager").stdout
+    assert "delivered as UID 1" in j
