@@ -1,0 +1,48 @@
+/* The one authentication module of imapd, popd and mshttpd: login IDs as the seed qualifies
+ * them, password checks against the user directory, and account status. Blocking: callers run
+ * auth_password() on a pool thread (conn_submit), never on the event loop. */
+#ifndef HALYARD_AUTH_H
+#define HALYARD_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "conf.h"
+#include "store-user.h"
+#include "store.h"
+
+/* Longest login ID accepted (RFC 5321's path limit; user names themselves are shorter). */
+#define AUTH_ID_MAX 256
+
+enum auth_result {
+    AUTH_OK,
+    AUTH_FAILED,   /* unknown user or wrong password: the client is not told which */
+    AUTH_TEMPFAIL, /* the directory or store could not answer: try again later */
+    AUTH_INACTIVE, /* account status inactive: a temporary refusal */
+    AUTH_DISABLED, /* account status disabled (or deleted, removed): a permanent refusal */
+    AUTH_HOLD,     /* account status hold: mail is accepted, login is not */
+};
+
+struct auth_reply {
+    enum auth_result result;
+    char user[STORE_USER_MAX + 1]; /* AUTH_OK and status refusals: the canonical user */
+    struct store_limits limits;    /* AUTH_OK: quota */
+    char detail[STORE_ERRMSG_MAX]; /* for the journal, never for the client */
+};
+
+/* The directory names a login ID may stand for, in the order to try (pure; unit-tested):
+ * the login separator (service.loginseparator) stands for '@' in IDs without one; an
+ * unqualified ID gets service.defaultdomain; an ID in the default domain (or any domain when
+ * none is set) may also name an embedded user by its local part. Returns how many names were
+ * written to names_r (at most 2), 0 for an ID that cannot be a user name. */
+size_t auth_id_candidates(const char *id, const char *separator, const char *defdomain,
+                          char names_r[2][AUTH_ID_MAX + 1]);
+
+/* Checks id/password (blocking). Fills reply. */
+void auth_password(struct store *st, const struct conf *conf, const char *id, const char *password,
+                   struct auth_reply *reply);
+
+/* A short fixed text for the journal: "ok", "failed", ... */
+const char *auth_result_name(enum auth_result result);
+
+#endif
