@@ -299,6 +299,13 @@ enum store_err store_copy(struct store *st, const char *user, uint32_t src_id, c
                           size_t nuids, uint32_t dst_id, const struct store_limits *limits,
                           bool move, struct store_copy_result *res, struct store_error *err);
 
+/* ---- POP3 maildrop --------------------------------------------------------------------- */
+
+/* Takes the user's exclusive POP maildrop lock (creating the home if needed) and returns its fd
+ * in *fd_r; closing the fd releases it. STORE_EBUSY when another POP session holds it. */
+enum store_err store_maildrop_lock(struct store *st, const char *user, int *fd_r,
+                                   struct store_error *err);
+
 /* ---- Delivery --------------------------------------------------------------------------- */
 
 /* A message being received into root/tmp. Bare LF line ends are written as CRLF, so the file

@@ -33,13 +33,16 @@ struct conn {
     unsigned jobs;
     bool on_tls_port, handshaking, starttls_pending, closing, refused, dead, in_event, opened;
     bool shutdown_pending; /* the server is stopping; say goodbye once the job in flight ends */
+    struct conn_deferred *deferred; /* conn_defer() call waiting for its time */
     char session[24];
     char client[64];
     struct log_ctx log;
 };
 
+struct conn_deferred;
 static void conn_update_events(struct conn *c);
 static void conn_finish(struct conn *c);
+static void conn_deferred_free(struct conn *c);
 static bool conn_flush(struct conn *c);
 
 static void conn_format_peer(int fd, char *buf, size_t size)
@@ -123,6 +126,7 @@ static void conn_destroy(struct conn *c)
         c->next->prev = c->prev;
     sd_event_source_disable_unref(c->io);
     sd_event_source_disable_unref(c->timer);
+    conn_deferred_free(c);
     if (c->tls != NULL)
         gnutls_deinit(c->tls);
     close(c->fd);
@@ -328,7 +332,7 @@ void conn_set_user(struct conn *c, const char *user)
 
 static bool conn_wants_input(const struct conn *c)
 {
-    return !c->closing && c->jobs == 0 && !c->starttls_pending &&
+    return !c->closing && c->jobs == 0 && c->deferred == NULL && !c->starttls_pending &&
            c->out_len - c->out_off < CONN_OUT_HIGH;
 }
 
@@ -609,15 +613,10 @@ static void conn_job_work(void *arg)
     job->work(job->arg);
 }
 
-static void conn_job_done(void *arg)
+/* What follows a job or a deferred call: goodbye if the server is stopping, then input that
+ * waited is processed again. */
+static void conn_resume(struct conn *c)
 {
-    struct conn_job *job = arg;
-    struct conn *c = job->c;
-
-    c->jobs--;
-    c->in_event = true;
-    job->done(job->arg);
-    free(job);
     if (c->shutdown_pending && c->jobs == 0 && !c->dead && !c->closing) {
         if (c->srv->proto->on_shutdown != NULL)
             c->srv->proto->on_shutdown(c);
@@ -632,6 +631,66 @@ static void conn_job_done(void *arg)
     c->in_event = false;
     conn_update_events(c);
     conn_finish(c);
+}
+
+static void conn_job_done(void *arg)
+{
+    struct conn_job *job = arg;
+    struct conn *c = job->c;
+
+    c->jobs--;
+    c->in_event = true;
+    job->done(job->arg);
+    free(job);
+    conn_resume(c);
+}
+
+/* One deferred call at a time per connection; input waits while it is pending. */
+struct conn_deferred {
+    struct conn *c;
+    pool_fn *fn;
+    void *arg;
+    sd_event_source *src;
+};
+
+static void conn_deferred_free(struct conn *c)
+{
+    if (c->deferred == NULL)
+        return;
+    sd_event_source_disable_unref(c->deferred->src);
+    free(c->deferred);
+    c->deferred = NULL;
+}
+
+static int conn_on_deferred(sd_event_source *src, uint64_t usec, void *userdata)
+{
+    struct conn *c = userdata;
+    pool_fn *fn = c->deferred->fn;
+    void *arg = c->deferred->arg;
+
+    conn_deferred_free(c);
+    c->in_event = true;
+    fn(arg);
+    conn_resume(c);
+    return 0;
+}
+
+int conn_defer(struct conn *c, uint64_t usec, pool_fn *fn, void *arg)
+{
+    struct conn_deferred *d;
+
+    if (c->deferred != NULL || (d = malloc(sizeof(*d))) == NULL)
+        return -1;
+    *d = (struct conn_deferred){.c = c, .fn = fn, .arg = arg};
+    if (sd_event_add_time_relative(c->srv->event, &d->src, CLOCK_MONOTONIC, usec, 1000,
+                                   conn_on_deferred, c) < 0) {
+        free(d);
+        return -1;
+    }
+    c->deferred = d;
+    if (!c->in_event)
+        conn_update_events(c);
+    return 0;
 }
 
 int conn_submit(struct conn *c, pool_fn *work, pool_fn *done, void *arg)

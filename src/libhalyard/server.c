@@ -234,8 +234,11 @@ static int server_on_drain_timer(sd_event_source *src, uint64_t usec, void *user
         left++;
     if (left > 0)
         log_warning("drain time over: dropping %u connections", left);
-    while (s->conns != NULL)
-        conn_abort(s->conns);
+    /* a connection with a job in flight stays until the pool is drained after the loop */
+    for (struct conn *c = s->conns, *next; c != NULL; c = next) {
+        next = conn_next(c);
+        conn_abort(c);
+    }
     sd_event_exit(s->event, 0);
     return 0;
 }
@@ -314,9 +317,10 @@ static int server_run_loop(struct server *s)
         }
     }
     r = sd_event_loop(s->event);
+    /* jobs finish first (their completions may still write); then every connection goes */
+    pool_free(&s->pool);
     while (s->conns != NULL)
         conn_abort(s->conns);
-    pool_free(&s->pool);
     for (unsigned i = 0; i < s->nlisteners; i++)
         sd_event_source_disable_unref(s->listeners[i].source);
     sd_event_source_disable_unref(s->drain_timer);

@@ -86,6 +86,10 @@ void conn_set_idle_timeout(struct conn *c, uint64_t seconds);
  * The connection stays alive until then even if the client goes away. */
 int conn_submit(struct conn *c, pool_fn *work, pool_fn *done, void *arg);
 
+/* Runs fn(arg) on the loop after usec microseconds, with input paused until then (a failed
+ * login's delay). Like a job, it keeps the connection alive. */
+int conn_defer(struct conn *c, uint64_t usec, pool_fn *fn, void *arg);
+
 void *conn_data(const struct conn *c);
 void conn_set_data(struct conn *c, void *data);
 struct server *conn_server(const struct conn *c);
