@@ -36,6 +36,17 @@ enum store_err store_open_conf(const struct conf *conf, struct store **st_r,
     return rc;
 }
 
+enum store_err store_conf_refresh(struct store **st, const struct conf *conf, bool *path_changed_r,
+                                  struct store_error *err)
+{
+    *path_changed_r = false;
+    if (*st == NULL)
+        return store_open_conf(conf, st, err);
+    *path_changed_r = strcmp(store_root(*st), conf_str(conf, "store.partition.primary.path")) != 0;
+    store_apply_conf(*st, conf);
+    return STORE_OK;
+}
+
 /* mkdir -p of root's parents (0755) and root itself (0750) for uid:gid. */
 static int store_conf_make_root(const char *root, uid_t uid, gid_t gid)
 {

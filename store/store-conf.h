@@ -12,6 +12,12 @@
 enum store_err store_open_conf(const struct conf *conf, struct store **st_r,
                                struct store_error *err);
 
+/* For daemons, from their on_config: opens *st on the first call; later calls (reloads)
+ * re-apply the REFRESHABLE store parameters. A changed store path takes a restart:
+ * *path_changed_r says so. */
+enum store_err store_conf_refresh(struct store **st, const struct conf *conf, bool *path_changed_r,
+                                  struct store_error *err);
+
 /* Re-applies the REFRESHABLE store parameters (after a reload). */
 void store_apply_conf(struct store *st, const struct conf *conf);
 

@@ -42,6 +42,16 @@ size_t auth_id_candidates(const char *id, const char *separator, const char *def
 void auth_password(struct store *st, const struct conf *conf, const char *id, const char *password,
                    struct auth_reply *reply);
 
+/* Decodes strict base64 (RFC 4648: padded, no blanks) into out. Returns the decoded length, or
+ * -1 for malformed input or when out_size is too small. */
+long auth_base64_decode(const char *in, size_t len, unsigned char *out, size_t out_size);
+
+/* Splits a decoded SASL PLAIN message (RFC 4616): authzid NUL authcid NUL password. msg must
+ * have room for len + 1 bytes (it is NUL-terminated in place); the results point into it.
+ * Returns 0, or -1 when malformed (wrong NUL count, empty authcid or password). */
+int auth_plain_split(char *msg, size_t len, const char **authzid_r, const char **authcid_r,
+                     const char **password_r);
+
 /* A short fixed text for the journal: "ok", "failed", ... */
 const char *auth_result_name(enum auth_result result);
 

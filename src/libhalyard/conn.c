@@ -34,6 +34,7 @@ struct conn {
     bool on_tls_port, handshaking, starttls_pending, closing, refused, dead, in_event, opened;
     bool shutdown_pending; /* the server is stopping; say goodbye once the job in flight ends */
     struct conn_deferred *deferred; /* conn_defer() call waiting for its time */
+    bool busy;                      /* conn_set_busy(): input waits */
     char session[24];
     char client[64];
     struct log_ctx log;
@@ -332,7 +333,7 @@ void conn_set_user(struct conn *c, const char *user)
 
 static bool conn_wants_input(const struct conn *c)
 {
-    return !c->closing && c->jobs == 0 && c->deferred == NULL && !c->starttls_pending &&
+    return !c->closing && c->jobs == 0 && c->deferred == NULL && !c->busy && !c->starttls_pending &&
            c->out_len - c->out_off < CONN_OUT_HIGH;
 }
 
@@ -574,6 +575,13 @@ void conn_new(struct server *srv, int fd, bool tls, bool refuse)
     c->in_event = false;
     conn_update_events(c);
     conn_finish(c); /* may free c */
+}
+
+void conn_set_busy(struct conn *c, bool busy)
+{
+    c->busy = busy;
+    if (!c->in_event)
+        conn_update_events(c);
 }
 
 struct conn *conn_next(const struct conn *c)

@@ -86,6 +86,9 @@ void conn_set_idle_timeout(struct conn *c, uint64_t seconds);
  * The connection stays alive until then even if the client goes away. */
 int conn_submit(struct conn *c, pool_fn *work, pool_fn *done, void *arg);
 
+/* While busy, input waits (a reply is being streamed and pipelined commands must not run). */
+void conn_set_busy(struct conn *c, bool busy);
+
 /* Runs fn(arg) on the loop after usec microseconds, with input paused until then (a failed
  * login's delay). Like a job, it keeps the connection alive. */
 int conn_defer(struct conn *c, uint64_t usec, pool_fn *fn, void *arg);

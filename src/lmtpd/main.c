@@ -35,7 +35,6 @@ struct lmtpd_session {
 
 /* The process's store, opened from store.partition.primary.path at start (lmtpd_on_config). */
 static struct store *lmtpd_store_handle;
-static char *lmtpd_store_path;
 
 static uint64_t lmtpd_max_size(const struct conn *c)
 {
@@ -384,24 +383,19 @@ static void lmtpd_on_shutdown(struct conn *c)
     conn_puts(c, "421 4.3.2 Service shutting down\r\n");
 }
 
-/* Opens the store once; store.partition.primary.path is NOT REFRESHABLE. */
+/* Opens the store at start; a reload re-applies its REFRESHABLE parameters. */
 static int lmtpd_on_config(struct server *srv, bool reload)
 {
-    const char *root = conf_str(server_conf(srv), "store.partition.primary.path");
     struct store_error err;
+    bool moved;
 
-    if (lmtpd_store_handle != NULL) {
-        if (strcmp(root, lmtpd_store_path) != 0)
-            log_warning("store.partition.primary.path changed: restart lmtpd to use %s", root);
-        store_apply_conf(lmtpd_store_handle, server_conf(srv));
-        return 0;
-    }
-    if (store_open_conf(server_conf(srv), &lmtpd_store_handle, &err) != STORE_OK) {
+    if (store_conf_refresh(&lmtpd_store_handle, server_conf(srv), &moved, &err) != STORE_OK) {
         log_err("cannot open the store: %s", err.msg);
         return -1;
     }
-    lmtpd_store_path = strdup(root);
-    return lmtpd_store_path != NULL ? 0 : -1;
+    if (moved)
+        log_warning("store.partition.primary.path changed: restart lmtpd to use it");
+    return 0;
 }
 
 static const struct proto lmtpd_proto = {
@@ -422,6 +416,5 @@ int main(int argc, char **argv)
     int rc = server_main(&lmtpd_proto, argc, argv);
 
     store_close(&lmtpd_store_handle);
-    free(lmtpd_store_path);
     return rc;
 }

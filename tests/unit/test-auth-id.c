@@ -1,4 +1,5 @@
-/* auth_id_candidates: the seed's login separator and default domain, table-driven. */
+/* libauth's pure parts, table-driven: login IDs (the seed's separator and default domain),
+ * base64 and SASL PLAIN messages. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -57,11 +58,71 @@ static void test_too_long(void **state)
     assert_int_equal(auth_id_candidates(id, "+", "example.org", names), 1);
 }
 
+static void test_base64(void **state)
+{
+    static const struct {
+        const char *in;
+        long len;
+        const char *out;
+    } cases[] = {
+        {"", 0, ""},
+        {"Zg==", 1, "f"},
+        {"Zm8=", 2, "fo"},
+        {"Zm9v", 3, "foo"},
+        {"AGFsaWNlAHNlY3JldA==", 13, "\0alice\0secret"},
+        {"Zm9", -1, NULL},
+        {"Zm9v\r\n", -1, NULL},
+        {"Z===", -1, NULL},
+        {"Zg=a", -1, NULL},
+        {"Zg==Zg==", -1, NULL},
+        {"Zm9*", -1, NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        unsigned char out[64];
+        long n = auth_base64_decode(cases[i].in, strlen(cases[i].in), out, sizeof(out));
+        assert_int_equal(n, cases[i].len);
+        if (n > 0)
+            assert_memory_equal(out, cases[i].out, (size_t)n);
+    }
+    unsigned char small[2];
+    assert_int_equal(auth_base64_decode("Zm9v", 4, small, sizeof(small)), -1);
+}
+
+static void test_plain(void **state)
+{
+    static const struct {
+        const char *msg;
+        size_t len;
+        int rc;
+        const char *authz, *authc, *pw;
+    } cases[] = {
+        {"\0alice\0secret", 13, 0, "", "alice", "secret"},
+        {"admin\0alice\0pw with space", 25, 0, "admin", "alice", "pw with space"},
+        {"\0alice\0", 7, -1, NULL, NULL, NULL},
+        {"\0\0secret", 8, -1, NULL, NULL, NULL},
+        {"alice\0secret", 12, -1, NULL, NULL, NULL},
+        {"\0a\0b\0c", 7, -1, NULL, NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char buf[64];
+        const char *authz, *authc, *pw;
+        memcpy(buf, cases[i].msg, cases[i].len);
+        assert_int_equal(auth_plain_split(buf, cases[i].len, &authz, &authc, &pw), cases[i].rc);
+        if (cases[i].rc == 0) {
+            assert_string_equal(authz, cases[i].authz);
+            assert_string_equal(authc, cases[i].authc);
+            assert_string_equal(pw, cases[i].pw);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_candidates),
         cmocka_unit_test(test_too_long),
+        cmocka_unit_test(test_base64),
+        cmocka_unit_test(test_plain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,69 @@
+/* SASL PLAIN (RFC 4616) and the base64 it travels in (RFC 4648): pure functions, shared by
+ * IMAP AUTHENTICATE, POP AUTH and webmail. */
+#include <string.h>
+
+#include "auth.h"
+
+static int auth_b64_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
+long auth_base64_decode(const char *in, size_t len, unsigned char *out, size_t out_size)
+{
+    size_t o = 0;
+
+    if (len % 4 != 0)
+        return -1;
+    for (size_t i = 0; i < len; i += 4) {
+        int v[4];
+        size_t pad = 0;
+        for (int k = 0; k < 4; k++) {
+            unsigned char c = (unsigned char)in[i + (size_t)k];
+            /* '=' only at the end, and only in the last two places */
+            if (c == '=' && i + 4 == len && k >= 2) {
+                v[k] = 0;
+                pad++;
+                continue;
+            }
+            if (pad > 0 || (v[k] = auth_b64_value(c)) < 0)
+                return -1;
+        }
+        unsigned long triple = (unsigned long)v[0] << 18 | (unsigned long)v[1] << 12 |
+                               (unsigned long)v[2] << 6 | (unsigned long)v[3];
+        for (size_t k = 0; k < 3 - pad; k++) {
+            if (o == out_size)
+                return -1;
+            out[o++] = (unsigned char)(triple >> (16 - 8 * k));
+        }
+    }
+    return (long)o;
+}
+
+int auth_plain_split(char *msg, size_t len, const char **authzid_r, const char **authcid_r,
+                     const char **password_r)
+{
+    char *nul1 = memchr(msg, '\0', len);
+    char *nul2 = nul1 != NULL ? memchr(nul1 + 1, '\0', len - (size_t)(nul1 + 1 - msg)) : NULL;
+
+    /* exactly two NULs, a non-empty authentication id and password */
+    if (nul2 == NULL || memchr(nul2 + 1, '\0', len - (size_t)(nul2 + 1 - msg)) != NULL)
+        return -1;
+    if (nul2 == nul1 + 1 || nul2 + 1 == msg + len)
+        return -1;
+    msg[len] = '\0';
+    *authzid_r = msg;
+    *authcid_r = nul1 + 1;
+    *password_r = nul2 + 1;
+    return 0;
+}
