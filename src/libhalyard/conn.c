@@ -35,6 +35,8 @@ struct conn {
     bool shutdown_pending; /* the server is stopping; say goodbye once the job in flight ends */
     struct conn_deferred *deferred; /* conn_defer() call waiting for its time */
     bool busy;                      /* conn_set_busy(): input waits */
+    bool drain_again;               /* on_drain wants another round: wake on EPOLLOUT */
+    uint64_t written;               /* bytes ever queued, to see whether on_drain produced */
     char session[24];
     char client[64];
     struct log_ctx log;
@@ -228,6 +230,7 @@ int conn_write(struct conn *c, const void *data, size_t len)
     }
     memcpy(c->out + c->out_len, data, len);
     c->out_len += len;
+    c->written += len;
     /* writes made inside an event handler are flushed when it returns */
     if (!c->in_event && !c->handshaking) {
         conn_flush(c);
@@ -348,7 +351,7 @@ static void conn_update_events(struct conn *c)
     } else {
         if (conn_wants_input(c))
             ev |= EPOLLIN;
-        if (c->out_off < c->out_len)
+        if (c->out_off < c->out_len || c->drain_again)
             ev |= EPOLLOUT;
     }
     sd_event_source_set_io_events(c->io, ev);
@@ -497,11 +500,21 @@ static void conn_step(struct conn *c, uint32_t revents)
         if (!c->dead)
             conn_handshake(c);
     }
-    /* output drained: the protocol may produce more (streaming) */
-    if (!c->dead && c->out_off == c->out_len && c->srv->proto->on_drain != NULL && c->opened &&
-        !c->closing) {
+    /* output drained: the protocol may produce more (streaming). A few rounds per wakeup keep
+     * one big reply from starving other connections; then EPOLLOUT brings us back. */
+    c->drain_again = false;
+    for (int round = 0; !c->dead && c->out_off == c->out_len && c->srv->proto->on_drain != NULL &&
+                        c->opened && !c->closing;
+         round++) {
+        if (round == 8) {
+            c->drain_again = true;
+            break;
+        }
+        uint64_t before = c->written;
         c->srv->proto->on_drain(c);
         conn_flush(c);
+        if (c->written == before)
+            break;
     }
     /* pending input may be processable again after output drained */
     if (!c->dead && c->in_len > 0 && conn_wants_input(c))

@@ -258,3 +258,42 @@ class UnixDaemon(Daemon):
         s.settimeout(timeout)
         s.connect(self.path)
         return LineClient(s)
+
+
+def store_tool(conf_path, name, *args, stdin=None):
+    """Runs one of Halyard's store tools (mailuser, mboxutil, deliver) as an administrator
+    would; started as root they act as the store's owner."""
+    cmd = [os.path.join(BUILD, "src", name, name), "-f", conf_path, *args]
+    return subprocess.run(cmd, input=stdin, capture_output=True, timeout=60,
+                          text=isinstance(stdin, str) or stdin is None)
+
+
+@pytest.fixture
+def popd_factory(workdir, tls_files):
+    """popd on a plain and a TLS port over a store in workdir; returns (daemon, conf path)."""
+    started = []
+    store = workdir / "store"
+
+    def make(settings=None, users=("alice",)):
+        if not store.exists():
+            store.mkdir()
+            subprocess.run(["chown", f"{TEST_USER}:nogroup", str(store)], check=True)
+        conf = {"local.hostname": "mail.test", "store.partition.primary.path": str(store),
+                "local.tls.certfile": tls_files["cert"], "local.tls.keyfile": tls_files["key"],
+                "service.authfailuredelay": "1"}
+        conf.update(settings or {})
+        conf_path = str(workdir / f"pop{len(started)}.conf")
+        write_conf(conf_path, conf)
+        for u in users:
+            r = store_tool(conf_path, "mailuser", "add", u, "--password-stdin",
+                           stdin="secret\n")
+            assert r.returncode == 0 or "exists" in r.stderr, r.stderr
+        d = Daemon(os.path.join(BUILD, "src/popd/popd"), ["pop", "pops"], conf_path,
+                   str(workdir / f"popd{len(started)}.log"))
+        d.store = store
+        started.append(d)
+        return d.start()
+
+    yield make
+    for d in started:
+        d.stop()

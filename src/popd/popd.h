@@ -1,0 +1,73 @@
+/* popd's session: RFC 1939's AUTHORIZATION / TRANSACTION / UPDATE states over the store's
+ * INBOX, with the maildrop locked for the session. */
+#ifndef HALYARD_POPD_H
+#define HALYARD_POPD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "popd-parse.h"
+#include "server.h"
+#include "store.h"
+
+enum pop_state { POP_AUTHORIZATION, POP_TRANSACTION, POP_UPDATE };
+
+struct pop_msg {
+    uint32_t uid;
+    uint64_t size;
+    bool deleted, retrieved;
+};
+
+struct pop_session {
+    struct conn *conn;
+    enum pop_state state;
+    bool discarding, sasl_pending;
+    unsigned failures, commands;
+    char login_id[AUTH_ID_MAX + 1]; /* from USER; "" until then */
+    /* the login job */
+    char *password; /* owned while the job runs, wiped after */
+    struct auth_reply auth;
+    int lock_fd;
+    bool maildrop_busy; /* another POP session holds the lock */
+    struct store_error err;
+    enum store_err rc;
+    /* the maildrop */
+    char user[STORE_USER_MAX + 1];
+    uint32_t mailbox_id, uidvalidity;
+    struct pop_msg *msgs;
+    unsigned long nmsgs;
+    /* RETR / TOP in progress */
+    int body_fd;
+    uint64_t body_off, body_size;
+    long top_lines; /* -1: whole message; else body lines still to send after the header */
+    bool in_header, at_bol;
+    unsigned line_len; /* octets of the current line so far */
+};
+
+/* The process's store (main.c). */
+struct store *popd_store(void);
+
+/* Authorization state: USER, PASS, AUTH, APOP, STLS. Return false when the keyword is not one
+ * of theirs. */
+bool popd_auth_command(struct pop_session *s, const struct pop_cmd *cmd);
+
+/* Transaction state: STAT, LIST, UIDL, RETR, TOP, DELE, NOOP, RSET, QUIT. */
+bool popd_mail_command(struct pop_session *s, const struct pop_cmd *cmd);
+
+/* QUIT in the transaction state: deletions happen now (RFC 1939 section 6). */
+void popd_update(struct pop_session *s);
+
+/* Continues a RETR/TOP (skeleton's on_drain). */
+void popd_stream_more(struct pop_session *s);
+
+/* Releases the maildrop and frees the message list. */
+void popd_maildrop_release(struct pop_session *s);
+
+/* AUTH PLAIN's response, from the command line or a continuation line. */
+void popd_auth_plain(struct pop_session *s, const char *b64, size_t len);
+
+/* CAPA's response (RFC 2449), which depends on the state and TLS. */
+void popd_write_capa(struct pop_session *s);
+
+#endif
