@@ -1,0 +1,120 @@
+/* reconstruct: checks users' indexes against their message files and repairs them, or rebuilds
+ * an unreadable index from the files, in the spirit of Sun's reconstruct. One line per finding,
+ * then one summary line per user. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "conf.h"
+#include "halyard-build.h"
+#include "store-conf.h"
+#include "store-reconstruct.h"
+
+enum reconstruct_exit { RECONSTRUCT_CLEAN = 0, RECONSTRUCT_PROBLEMS = 1, RECONSTRUCT_ERROR = 2 };
+
+static void reconstruct_usage(FILE *f)
+{
+    fputs("usage: reconstruct [-f msg.conf] [-n] -a\n"
+          "       reconstruct [-f msg.conf] [-n] USER...\n"
+          "  Checks each user's index against the message files and repairs what is wrong; an\n"
+          "  index that cannot be read is rebuilt from the files (flags and keywords are lost).\n"
+          "  -a  every user with a mail folder     -n  check and report only, change nothing\n"
+          "  Output: one line per problem (USER: MAILBOX: UID N: what (what was done)), then\n"
+          "  USER: clean, or USER: N problems (repaired | not repaired).\n"
+          "  Exit status: 0 clean, 1 problems found (repaired unless -n), 2 usage error or a\n"
+          "  user that could not be checked.\n",
+          f);
+}
+
+static void reconstruct_print(const struct store_rc_finding *f, void *ctx)
+{
+    printf("%s: ", f->user);
+    if (f->mailbox != NULL)
+        printf("%s: ", f->mailbox);
+    if (f->uid != 0)
+        printf("UID %" PRIu32 ": ", f->uid);
+    fputs(f->text, stdout);
+    if (f->action != NULL)
+        printf(" (%s)", f->action);
+    putchar('\n');
+}
+
+/* One user: findings, the summary line, and this user's exit status. */
+static int reconstruct_one(struct store *st, const char *user, const struct store_rc_options *opt)
+{
+    struct store_error err;
+    unsigned problems;
+
+    if (store_reconstruct_user(st, user, opt, &problems, &err) != STORE_OK) {
+        fflush(stdout);
+        fprintf(stderr, "reconstruct: %s: %s\n", user, err.msg);
+        return RECONSTRUCT_ERROR;
+    }
+    if (problems == 0) {
+        printf("%s: clean\n", user);
+        return RECONSTRUCT_CLEAN;
+    }
+    printf("%s: %u problem%s (%s)\n", user, problems, problems == 1 ? "" : "s",
+           opt->repair ? "repaired" : "not repaired");
+    return RECONSTRUCT_PROBLEMS;
+}
+
+int main(int argc, char **argv)
+{
+    const char *conf_path = CONF_DEFAULT_PATH;
+    struct store_rc_options opt = {.repair = true, .report = reconstruct_print};
+    struct conf *conf = NULL;
+    struct store *st = NULL;
+    struct store_error err;
+    char *cerr = NULL, **users = NULL;
+    size_t nusers = 0;
+    bool all = false;
+    int opt_c, status = RECONSTRUCT_CLEAN, one;
+
+    while ((opt_c = getopt(argc, argv, "f:anh")) != -1) {
+        switch (opt_c) {
+        case 'f':
+            conf_path = optarg;
+            break;
+        case 'a':
+            all = true;
+            break;
+        case 'n':
+            opt.repair = false;
+            break;
+        case 'h':
+            reconstruct_usage(stdout);
+            return RECONSTRUCT_CLEAN;
+        default:
+            reconstruct_usage(stderr);
+            return RECONSTRUCT_ERROR;
+        }
+    }
+    if (all == (optind < argc)) {
+        reconstruct_usage(stderr);
+        return RECONSTRUCT_ERROR;
+    }
+    if (conf_load(conf_path, &conf, &cerr) < 0) {
+        fprintf(stderr, "reconstruct: %s\n", cerr ? cerr : "cannot read the configuration");
+        free(cerr);
+        return RECONSTRUCT_ERROR;
+    }
+    if (store_open_admin(conf, false, &st, &err) != STORE_OK ||
+        (all && store_reconstruct_list_users(st, &users, &nusers, &err) != STORE_OK)) {
+        fprintf(stderr, "reconstruct: %s\n", err.msg);
+        status = RECONSTRUCT_ERROR;
+        goto out;
+    }
+    for (size_t i = 0; all && i < nusers; i++)
+        if ((one = reconstruct_one(st, users[i], &opt)) > status)
+            status = one;
+    for (int i = optind; !all && i < argc; i++)
+        if ((one = reconstruct_one(st, argv[i], &opt)) > status)
+            status = one;
+out:
+    store_strings_free(&users, nusers);
+    store_close(&st);
+    conf_free(&conf);
+    return status;
+}
