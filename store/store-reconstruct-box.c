@@ -50,21 +50,21 @@ static const struct store_rc_mimerec *box_find_mime(const struct store_rc_box *b
 {
     struct store_rc_mimerec key = {uid, false};
 
-    return bsearch(&key, box->mime, box->nmime, sizeof(*box->mime), box_uid_cmp);
+    return store_rc_search(&key, box->mime, box->nmime, sizeof(*box->mime), box_uid_cmp);
 }
 
 static bool box_has_seq(const struct store_rc_box *box, uint64_t modseq, uint32_t uid)
 {
     struct store_rc_seq key = {modseq, uid};
 
-    return bsearch(&key, box->seqs, box->nseqs, sizeof(*box->seqs), box_seq_cmp) != NULL;
+    return store_rc_search(&key, box->seqs, box->nseqs, sizeof(*box->seqs), box_seq_cmp) != NULL;
 }
 
 static bool box_has_msg(const struct store_rc_box *box, uint32_t uid)
 {
     struct store_msg key = {.uid = uid};
 
-    return bsearch(&key, box->msgs, box->nmsgs, sizeof(*box->msgs), box_msg_cmp) != NULL;
+    return store_rc_search(&key, box->msgs, box->nmsgs, sizeof(*box->msgs), box_msg_cmp) != NULL;
 }
 
 static bool box_referenced(const uint64_t *refs, size_t nrefs, uint32_t id, uint32_t uid)
@@ -184,7 +184,7 @@ static enum store_err box_check_leftovers(struct box_ctx *c, struct store_error 
     for (size_t i = 0; rc == STORE_OK && i < box->nseqs; i++) {
         struct store_msg key = {.uid = box->seqs[i].uid};
         const struct store_msg *m =
-            bsearch(&key, box->msgs, box->nmsgs, sizeof(*box->msgs), box_msg_cmp);
+            store_rc_search(&key, box->msgs, box->nmsgs, sizeof(*box->msgs), box_msg_cmp);
         if (m != NULL && m->modseq == box->seqs[i].modseq)
             continue;
         store_rc_report(c->run, STORE_RC_MODSEQ_INDEX, c->name, box->seqs[i].uid, "removed",
@@ -211,7 +211,8 @@ static enum store_err box_check_orphan(struct box_ctx *c, const struct store_rc_
                         "orphan body file at or above UIDNEXT %" PRIu32
                         ", a delivery never committed",
                         c->uidnext);
-    } else if (bsearch(&f->uid, c->tomb_uids, c->box->ntombs, sizeof(uint32_t), box_uid_cmp) ||
+    } else if (store_rc_search(&f->uid, c->tomb_uids, c->box->ntombs, sizeof(uint32_t),
+                               box_uid_cmp) ||
                box_has_msg(c->box, f->uid)) {
         store_rc_report(c->run, STORE_RC_ORPHAN_EXPUNGED, c->name, f->uid, "file removed",
                         "orphan body file of an expunged message");
@@ -324,7 +325,7 @@ enum store_err store_rc_check_box(struct store_tx *tx, struct store_rc_run *run,
         abort();
     for (size_t i = 0; i < box->ntombs; i++)
         c.tomb_uids[i] = box->tombs[i].uid;
-    qsort(c.tomb_uids, box->ntombs, sizeof(uint32_t), box_uid_cmp);
+    store_rc_sort(c.tomb_uids, box->ntombs, sizeof(uint32_t), box_uid_cmp);
 
     box_check_fields(&c);
     rc = box_check_leftovers(&c, err);

@@ -33,7 +33,7 @@ static uint64_t *check_refs(const struct store_rc_index *idx, size_t *n_r)
             const struct store_msg *m = &idx->boxes[i].msgs[j];
             refs[k++] = (uint64_t)m->body_mailbox << 32 | m->body_uid;
         }
-    qsort(refs, n, sizeof(*refs), check_u64_cmp);
+    store_rc_sort(refs, n, sizeof(*refs), check_u64_cmp);
     *n_r = n;
     return refs;
 }

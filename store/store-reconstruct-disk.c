@@ -24,6 +24,19 @@ void *store_rc_grow(void *v, size_t *cap, size_t n, size_t size)
     return v;
 }
 
+/* qsort and bsearch, which must not be handed a NULL array even when it is empty. */
+void store_rc_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    if (n > 1)
+        qsort(base, n, size, cmp);
+}
+
+void *store_rc_search(const void *key, const void *base, size_t n, size_t size,
+                      int (*cmp)(const void *, const void *))
+{
+    return n > 0 ? bsearch(key, base, n, size, cmp) : NULL;
+}
+
 /* A decimal UID as the store writes it: no sign, no leading zero, 1..UINT32_MAX. */
 static bool disk_parse_uid(const char *s, uint32_t *uid_r)
 {
@@ -130,7 +143,7 @@ static enum store_err disk_scan_dir(const char *home, struct store_rc_dir *d,
     }
     closedir(dh);
     free(dirpath);
-    qsort(d->files, d->nfiles, sizeof(*d->files), disk_file_cmp);
+    store_rc_sort(d->files, d->nfiles, sizeof(*d->files), disk_file_cmp);
     return STORE_OK;
 }
 
@@ -162,7 +175,7 @@ enum store_err store_rc_scan_disk(const char *home, struct store_rc_disk *disk,
         disk->dirs[disk->n++] = (struct store_rc_dir){.id = id};
     }
     closedir(dh);
-    qsort(disk->dirs, disk->n, sizeof(*disk->dirs), disk_dir_cmp);
+    store_rc_sort(disk->dirs, disk->n, sizeof(*disk->dirs), disk_dir_cmp);
     for (size_t i = 0; rc == STORE_OK && i < disk->n; i++) {
         rc = disk_scan_dir(home, &disk->dirs[i], err);
         disk->nfiles += disk->dirs[i].nfiles;
@@ -186,7 +199,7 @@ struct store_rc_dir *store_rc_find_dir(const struct store_rc_disk *disk, uint32_
 {
     struct store_rc_dir key = {.id = id};
 
-    return bsearch(&key, disk->dirs, disk->n, sizeof(*disk->dirs), disk_dir_cmp);
+    return store_rc_search(&key, disk->dirs, disk->n, sizeof(*disk->dirs), disk_dir_cmp);
 }
 
 const struct store_rc_file *store_rc_find_file(const struct store_rc_dir *dir, uint32_t uid)
@@ -195,7 +208,7 @@ const struct store_rc_file *store_rc_find_file(const struct store_rc_dir *dir, u
 
     if (dir == NULL)
         return NULL;
-    return bsearch(&key, dir->files, dir->nfiles, sizeof(*dir->files), disk_file_cmp);
+    return store_rc_search(&key, dir->files, dir->nfiles, sizeof(*dir->files), disk_file_cmp);
 }
 
 enum store_err store_rc_read_mime(const char *path, struct store_mime *mime_r,
@@ -271,7 +284,7 @@ enum store_err store_reconstruct_list_users(struct store *st, char ***users_r, s
     }
     closedir(dh);
     free(top);
-    qsort(v, n, sizeof(*v), disk_name_cmp);
+    store_rc_sort(v, n, sizeof(*v), disk_name_cmp);
     *users_r = v;
     *n_r = n;
     return STORE_OK;

@@ -8,6 +8,8 @@
 
 struct load_ctx {
     struct store_rc_index *idx;
+    store_scan_fn *fn;     /* the record type's reader */
+    struct store_buf last; /* the previous key of this scan */
 };
 
 static void load_lost(struct store_rc_index *idx, const char *why)
@@ -28,7 +30,7 @@ struct store_rc_box *store_rc_find_box(const struct store_rc_index *idx, uint32_
 {
     struct store_rc_box key = {.mb.id = id};
 
-    return bsearch(&key, idx->boxes, idx->nboxes, sizeof(*idx->boxes), load_box_cmp);
+    return store_rc_search(&key, idx->boxes, idx->nboxes, sizeof(*idx->boxes), load_box_cmp);
 }
 
 static void load_stale(struct store_rc_index *idx, const unsigned char *k, size_t kl)
@@ -178,6 +180,24 @@ static enum store_err load_singletons(struct store_tx *tx, struct store_rc_index
     return rc == STORE_ENOTFOUND ? STORE_OK : rc;
 }
 
+/* Keys come strictly ascending from an intact B+ tree. A damaged one may hand out a key where it
+ * does not belong, and such a record can be read but never found again to be repaired. */
+static bool load_in_order(const unsigned char *k, size_t kl, const unsigned char *v, size_t vl,
+                          void *vctx)
+{
+    struct load_ctx *c = vctx;
+    size_t n = kl < c->last.len ? kl : c->last.len;
+    int cmp = c->last.len > 0 ? memcmp(k, c->last.data, n) : 1;
+
+    if (cmp < 0 || (cmp == 0 && kl <= c->last.len)) {
+        load_lost(c->idx, "keys out of order, the B+ tree is damaged");
+        return false;
+    }
+    c->last.len = 0;
+    store_buf_add(&c->last, k, kl);
+    return c->fn(k, kl, v, vl, vctx);
+}
+
 enum store_err store_rc_load_index(struct store_tx *tx, struct store_rc_index *idx,
                                    struct store_error *err)
 {
@@ -190,7 +210,7 @@ enum store_err store_rc_load_index(struct store_tx *tx, struct store_rc_index *i
         {STORE_KEY_MODSEQ, load_seq},      {STORE_KEY_EXPUNGED, load_seq},
         {STORE_KEY_ACL, load_meta},        {STORE_KEY_ANNOTATION, load_meta},
     };
-    struct load_ctx c = {idx};
+    struct load_ctx c = {.idx = idx};
     enum store_err rc;
 
     memset(idx, 0, sizeof(*idx));
@@ -198,8 +218,11 @@ enum store_err store_rc_load_index(struct store_tx *tx, struct store_rc_index *i
     /* Keys come in order, so the boxes are sorted by id before any lookup. */
     for (size_t i = 0; rc == STORE_OK && !idx->lost && i < sizeof(scans) / sizeof(*scans); i++) {
         unsigned char prefix = (unsigned char)scans[i].type;
-        rc = store_tx_scan(tx, &prefix, 1, NULL, 0, scans[i].fn, &c, err);
+        c.fn = scans[i].fn;
+        c.last.len = 0;
+        rc = store_tx_scan(tx, &prefix, 1, NULL, 0, load_in_order, &c, err);
     }
+    store_buf_free(&c.last);
     if (rc == STORE_EIO) { /* Tokyo Cabinet could not read a page: nothing here is sure */
         load_lost(idx, err != NULL ? err->msg : "index read failed");
         rc = STORE_OK;

@@ -81,7 +81,7 @@ static enum store_err plan_dirs(struct store_rc_run *run, struct store_rc_plan *
         if (d->name != NULL && store_name_canon(d->name, &canon, NULL) == STORE_OK)
             plan_add(p, d->id, canon, d);
     }
-    qsort(p->boxes, p->n, sizeof(*p->boxes), plan_name_cmp);
+    store_rc_sort(p->boxes, p->n, sizeof(*p->boxes), plan_name_cmp);
     for (size_t i = 1, kept = 0; i < p->n; i++) {
         struct store_rc_newbox *b = &p->boxes[i];
         if (strcmp(b->mb.name, p->boxes[kept].mb.name) != 0) {
@@ -159,7 +159,7 @@ static void plan_numbers(struct store_rc_plan *p)
 
     for (size_t i = 0; i < p->disk.n; i++)
         last = p->disk.dirs[i].uidvalidity > last ? p->disk.dirs[i].uidvalidity : last;
-    qsort(p->boxes, p->n, sizeof(*p->boxes), plan_id_cmp);
+    store_rc_sort(p->boxes, p->n, sizeof(*p->boxes), plan_id_cmp);
     for (size_t i = 0; i < p->n; i++) {
         struct store_mailbox *mb = &p->boxes[i].mb;
         const struct store_rc_dir *d = p->boxes[i].dir;
@@ -170,7 +170,7 @@ static void plan_numbers(struct store_rc_plan *p)
         mb->highestmodseq = 1 + (d != NULL ? d->nfiles : 0);
     }
     p->counters.last_uidvalidity = last;
-    qsort(p->boxes, p->n, sizeof(*p->boxes), plan_name_cmp);
+    store_rc_sort(p->boxes, p->n, sizeof(*p->boxes), plan_name_cmp);
 }
 
 enum store_err store_rc_plan_make(struct store_rc_run *run, struct store_rc_plan *p,

@@ -47,6 +47,11 @@ enum store_err store_rc_read_mime(const char *path, struct store_mime *mime_r,
  * memory. */
 void *store_rc_grow(void *v, size_t *cap, size_t n, size_t size);
 
+/* qsort and bsearch that accept an empty (NULL) array. */
+void store_rc_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
+void *store_rc_search(const void *key, const void *base, size_t n, size_t size,
+                      int (*cmp)(const void *, const void *));
+
 /* ---- one user's run (store-reconstruct.c) ---- */
 
 struct store_rc_run {
@@ -127,9 +132,9 @@ enum store_err store_rc_check_box(struct store_tx *tx, struct store_rc_run *run,
                                   struct store_error *err);
 
 /* Rebuilds the index from the body files alone (store-reconstruct-rebuild.c): kind says why
- * (STORE_RC_INDEX_UNREADABLE or STORE_RC_INDEX_MISSING), and why in words; seen is what was at
- * the index path when that was decided (NULL: nothing). *retry_r is set, with nothing done, when
- * the path no longer holds that file. Without opt->repair it only reports. */
+ * (STORE_RC_INDEX_UNREADABLE, _MISSING or STORE_RC_REBUILD_ASKED), and why in words; seen is what
+ * was at the index path when that was decided (NULL: nothing). *retry_r is set, with nothing done,
+ * when the path no longer holds that file. Without opt->repair it only reports. */
 enum store_err store_rc_rebuild(struct store_rc_run *run, enum store_rc_kind kind, const char *why,
                                 const struct stat *seen, bool *retry_r, struct store_error *err);
 

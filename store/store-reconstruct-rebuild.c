@@ -199,7 +199,7 @@ enum store_err store_rc_rebuild(struct store_rc_run *run, enum store_rc_kind kin
         if (rc == STORE_OK)
             store_rc_report(run, kind, NULL, 0, "rebuilt from the body files", "%s%s%s%s",
                             kind == STORE_RC_INDEX_UNREADABLE ? "index unreadable: " : "", why,
-                            r.kept ? "; the broken file kept as " : "",
+                            r.kept ? "; the old file kept as " : "",
                             r.kept ? strrchr(r.kept, '/') + 1 : "");
         if (rc == STORE_OK)
             rc = store_rc_plan_make(run, &plan, err);

@@ -19,7 +19,8 @@ void store_rc_report(struct store_rc_run *run, enum store_rc_kind kind, const ch
     char text[768];
     va_list ap;
     struct store_rc_finding f = {.kind = kind,
-                                 .note = kind == STORE_RC_REBUILT || kind == STORE_RC_LOST,
+                                 .note = kind == STORE_RC_REBUILT || kind == STORE_RC_LOST ||
+                                         kind == STORE_RC_REBUILD_ASKED,
                                  .user = run->u.user,
                                  .mailbox = mailbox,
                                  .uid = uid,
@@ -68,21 +69,30 @@ static enum store_err user_check_fn(struct store_tx *tx, void *vctx, struct stor
     return store_rc_check_index(tx, c->run, &c->idx, &c->disk, err);
 }
 
-/* One look at the index: STORE_OK when it was checked, or *lost_r with the reason when it must
- * be rebuilt (seen_r then holds what was at the path, *missing_r when nothing was). */
+/* One look at the index: STORE_OK when it was checked, or *lost_r with the finding and the
+ * reason when it must be rebuilt (seen_r then holds what was at the path, *missing_r when
+ * nothing was). */
 static enum store_err user_check(struct store_rc_run *run, bool *lost_r, bool *missing_r,
-                                 struct stat *seen_r, char *why, size_t whylen,
-                                 struct store_error *err)
+                                 enum store_rc_kind *kind_r, struct stat *seen_r, char *why,
+                                 size_t whylen, struct store_error *err)
 {
     struct user_check c = {.run = run};
     enum store_err rc;
 
     *lost_r = *missing_r = false;
+    *kind_r = STORE_RC_INDEX_UNREADABLE;
     if (stat(run->u.index, seen_r) != 0) {
         if (errno != ENOENT)
             return store_fail_errno(err, errno, "stat %s", run->u.index);
         *lost_r = *missing_r = true;
+        *kind_r = STORE_RC_INDEX_MISSING;
         snprintf(why, whylen, "index.tcb missing");
+        return STORE_OK;
+    }
+    if (run->opt->repair && run->opt->rebuild) { /* an index that reads but is not believed */
+        *lost_r = true;
+        *kind_r = STORE_RC_REBUILD_ASKED;
+        snprintf(why, whylen, "rebuild from the body files asked for");
         return STORE_OK;
     }
     if (seen_r->st_size == 0) { /* a create that died before Tokyo Cabinet wrote its header */
@@ -116,6 +126,7 @@ enum store_err store_reconstruct_user(struct store *st, const char *user,
     struct store_rc_run run = {.opt = opt};
     char why[STORE_ERRMSG_MAX];
     struct stat seen, sb;
+    enum store_rc_kind kind;
     bool lost, missing, retry = true;
     enum store_err rc = store_userctx_init(&run.u, st, user, err);
 
@@ -127,11 +138,9 @@ enum store_err store_reconstruct_user(struct store *st, const char *user,
     for (int attempt = 0; rc == STORE_OK && retry && attempt < RECONSTRUCT_ATTEMPTS; attempt++) {
         run.problems = 0;
         retry = false;
-        rc = user_check(&run, &lost, &missing, &seen, why, sizeof(why), err);
+        rc = user_check(&run, &lost, &missing, &kind, &seen, why, sizeof(why), err);
         if (rc == STORE_OK && lost)
-            rc =
-                store_rc_rebuild(&run, missing ? STORE_RC_INDEX_MISSING : STORE_RC_INDEX_UNREADABLE,
-                                 why, missing ? NULL : &seen, &retry, err);
+            rc = store_rc_rebuild(&run, kind, why, missing ? NULL : &seen, &retry, err);
     }
     if (rc == STORE_OK && retry)
         rc = store_fail(err, STORE_EBUSY, "%s: changed during every attempt to rebuild it",

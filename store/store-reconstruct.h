@@ -37,11 +37,12 @@ enum store_rc_kind {
     STORE_RC_SIDECAR,          /* sidecar missing or disagreeing with the index: rewritten */
     STORE_RC_USER_COUNTERS,    /* next mailbox id or last UIDVALIDITY behind what is used */
     STORE_RC_USAGE,            /* quota usage differs from the mailboxes' records */
+    STORE_RC_REBUILD_ASKED,    /* note: rebuilt from the body files because opt->rebuild */
 };
 
 struct store_rc_finding {
     enum store_rc_kind kind;
-    bool note;           /* true for STORE_RC_REBUILT and STORE_RC_LOST: not a problem */
+    bool note;           /* REBUILT, LOST, REBUILD_ASKED: information, not a problem */
     const char *user;    /* canonical user name */
     const char *mailbox; /* NULL when about the user's index as a whole */
     uint32_t uid;        /* 0 when not about one message */
@@ -53,7 +54,8 @@ struct store_rc_finding {
 typedef void store_rc_report_fn(const struct store_rc_finding *f, void *ctx);
 
 struct store_rc_options {
-    bool repair; /* false: look and report only, change nothing */
+    bool repair;  /* false: look and report only, change nothing */
+    bool rebuild; /* with repair: rebuild from the body files even when the index reads */
     store_rc_report_fn *report;
     void *ctx;
 };

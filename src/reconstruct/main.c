@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "halyard-build.h"
@@ -15,16 +16,32 @@ enum reconstruct_exit { RECONSTRUCT_CLEAN = 0, RECONSTRUCT_PROBLEMS = 1, RECONST
 
 static void reconstruct_usage(FILE *f)
 {
-    fputs("usage: reconstruct [-f msg.conf] [-n] -a\n"
-          "       reconstruct [-f msg.conf] [-n] USER...\n"
+    fputs("usage: reconstruct [-f msg.conf] [-n | -R] -a\n"
+          "       reconstruct [-f msg.conf] [-n | -R] USER...\n"
           "  Checks each user's index against the message files and repairs what is wrong; an\n"
           "  index that cannot be read is rebuilt from the files (flags and keywords are lost).\n"
           "  -a  every user with a mail folder     -n  check and report only, change nothing\n"
+          "  -R  rebuild from the files even when the index reads (the old one is kept)\n"
           "  Output: one line per problem (USER: MAILBOX: UID N: what (what was done)), then\n"
           "  USER: clean, or USER: N problems (repaired | not repaired).\n"
           "  Exit status: 0 clean, 1 problems found (repaired unless -n), 2 usage error or a\n"
           "  user that could not be checked.\n",
           f);
+}
+
+static bool reconstruct_finished;
+
+/* Tokyo Cabinet ends the process with exit(1) when a damaged page asks it for an absurd amount
+ * of memory; 1 would read as "problems found". */
+static void reconstruct_guard(void)
+{
+    if (reconstruct_finished)
+        return;
+    fflush(stdout);
+    fputs("reconstruct: stopped by a fatal error in the index library; the index is damaged, "
+          "rebuild it with -R\n",
+          stderr);
+    _exit(RECONSTRUCT_ERROR);
 }
 
 static void reconstruct_print(const struct store_rc_finding *f, void *ctx)
@@ -72,7 +89,7 @@ int main(int argc, char **argv)
     bool all = false;
     int opt_c, status = RECONSTRUCT_CLEAN, one;
 
-    while ((opt_c = getopt(argc, argv, "f:anh")) != -1) {
+    while ((opt_c = getopt(argc, argv, "f:anRh")) != -1) {
         switch (opt_c) {
         case 'f':
             conf_path = optarg;
@@ -83,6 +100,9 @@ int main(int argc, char **argv)
         case 'n':
             opt.repair = false;
             break;
+        case 'R':
+            opt.rebuild = true;
+            break;
         case 'h':
             reconstruct_usage(stdout);
             return RECONSTRUCT_CLEAN;
@@ -91,7 +111,7 @@ int main(int argc, char **argv)
             return RECONSTRUCT_ERROR;
         }
     }
-    if (all == (optind < argc)) {
+    if (all == (optind < argc) || (opt.rebuild && !opt.repair)) {
         reconstruct_usage(stderr);
         return RECONSTRUCT_ERROR;
     }
@@ -100,6 +120,7 @@ int main(int argc, char **argv)
         free(cerr);
         return RECONSTRUCT_ERROR;
     }
+    atexit(reconstruct_guard);
     if (store_open_admin(conf, false, &st, &err) != STORE_OK ||
         (all && store_reconstruct_list_users(st, &users, &nusers, &err) != STORE_OK)) {
         fprintf(stderr, "reconstruct: %s\n", err.msg);
@@ -116,5 +137,6 @@ out:
     store_strings_free(&users, nusers);
     store_close(&st);
     conf_free(&conf);
+    reconstruct_finished = true;
     return status;
 }
