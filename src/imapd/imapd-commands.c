@@ -6,7 +6,7 @@
 
 static bool imap_no_args(struct imap_session *s, const struct imap_cmd *cmd)
 {
-    if (cmd->args_len == 0)
+    if (cmd->nargs == 0)
         return true;
     conn_printf(s->conn, "%.*s BAD %.*s takes no arguments\r\n", (int)cmd->tag_len, cmd->tag,
                 (int)cmd->name_len, cmd->name);

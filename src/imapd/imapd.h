@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "imapd-parse.h"
 #include "server.h"
 
 /* RFC 3501 section 3 states, as a bit set so a command can name where it is valid. */
@@ -16,27 +17,13 @@ enum imap_state {
 };
 #define IMAP_STATE_ANY (IMAP_STATE_NOT_AUTH | IMAP_STATE_AUTH | IMAP_STATE_SELECTED)
 
-/* RFC 7162 section 4 recommends accepting command lines of at least 8000 octets. */
-#define IMAP_LINE_MAX 8192
-#define IMAP_TAG_MAX  64
-
 struct imap_session {
     struct conn *conn;
     enum imap_state state;
-    bool discarding;            /* skipping the rest of an over-long line */
-    char tag[IMAP_TAG_MAX + 1]; /* of the line being discarded */
+    struct imap_parser *parser; /* holds nothing between commands */
 };
 
-/* A parsed command line: tag, command name and the raw argument text (may be empty). */
-struct imap_cmd {
-    const char *tag;
-    size_t tag_len;
-    const char *name;
-    size_t name_len;
-    const char *args;
-    size_t args_len;
-};
-
+/* cmd (see imapd-parse.h) is freed when the handler returns. */
 typedef void imap_handler(struct imap_session *s, const struct imap_cmd *cmd);
 
 struct imap_command {

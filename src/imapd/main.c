@@ -1,10 +1,14 @@
 /* imapd: the IMAP4rev1 server on the shared daemon skeleton. This file connects the
  * skeleton's callbacks to the session: greeting, command dispatch, goodbyes. */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "imapd-parse.h"
 #include "imapd.h"
+
+/* RFC 3501 section 7.5: the command continuation request for a synchronising literal. */
+static const char imapd_continuation[] = "+ Ready for literal data\r\n";
 
 static int imapd_on_open(struct conn *c)
 {
@@ -12,6 +16,11 @@ static int imapd_on_open(struct conn *c)
 
     if (s == NULL)
         return -1;
+    s->parser = imap_parser_new(&imap_parser_limits_default, NULL);
+    if (s->parser == NULL) {
+        free(s);
+        return -1;
+    }
     s->conn = c;
     s->state = IMAP_STATE_NOT_AUTH;
     conn_set_data(c, s);
@@ -37,61 +46,61 @@ static void imapd_dispatch(struct imap_session *s, const struct imap_cmd *cmd)
     command->handler(s, cmd);
 }
 
-/* Consumes an over-long line up to its end, then answers it once. */
-static ssize_t imapd_discard(struct imap_session *s, const char *data, size_t len)
+/* One reply for a command the parser refused, a journal line when it hit a limit. */
+static void imapd_parse_failed(struct imap_session *s, const struct imap_parse_error *e)
 {
-    const char *nl = memchr(data, '\n', len);
+    char line[256];
+    size_t n = imap_parse_error_reply(e, line, sizeof(line));
 
-    if (nl == NULL)
-        return (ssize_t)len;
-    conn_printf(s->conn, "%s BAD Command line too long (limit %d octets)\r\n", s->tag,
-                IMAP_LINE_MAX);
-    s->discarding = false;
-    return nl - data + 1;
+    conn_write(s->conn, line, n);
+    if (imap_parse_error_journal(e, line, sizeof(line)))
+        conn_notice(s->conn, "%s", line);
+    if (e->close) {
+        s->state = IMAP_STATE_LOGOUT;
+        conn_close(s->conn);
+    }
 }
 
+/* Feeds the parser; handles at most one result per call, so nothing after STARTTLS or LOGOUT
+ * is read by this code (the skeleton calls again while input is consumed). */
 static ssize_t imapd_on_input(struct conn *c, const char *data, size_t len)
 {
     struct imap_session *s = conn_data(c);
-    struct imap_cmd cmd;
+    struct imap_parse_out out;
     size_t used;
 
     if (s->state == IMAP_STATE_LOGOUT)
         return (ssize_t)len;
-    if (s->discarding)
-        return imapd_discard(s, data, len);
-    switch (imap_parse_line(data, len, &cmd, &used)) {
+    switch (imap_parser_feed(s->parser, data, len, &used, &out)) {
     case IMAP_PARSE_NEED_MORE:
-        return 0;
-    case IMAP_PARSE_TOO_LONG: {
-        size_t i = 0;
-        while (i < IMAP_TAG_MAX && imap_is_tag_char((unsigned char)data[i]))
-            i++;
-        if (i == 0 || data[i] != ' ')
-            strcpy(s->tag, "*");
-        else
-            memcpy(s->tag, data, i), s->tag[i] = '\0';
-        conn_notice(c, "command line over %d octets", IMAP_LINE_MAX);
-        s->discarding = true;
-        return imapd_discard(s, data, len); /* the line's end may already be here */
-    }
-    case IMAP_PARSE_BAD_TAG:
-        conn_puts(c, "* BAD Missing or invalid tag\r\n");
-        return (ssize_t)used;
-    case IMAP_PARSE_NO_COMMAND:
-        conn_printf(c, "%.*s BAD Missing or invalid command name\r\n", (int)cmd.tag_len, cmd.tag);
-        return (ssize_t)used;
-    case IMAP_PARSE_OK:
+        break;
+    case IMAP_PARSE_CONTINUE:
+        conn_puts(c, imapd_continuation);
+        break;
+    case IMAP_PARSE_STREAM_BEGIN:
+    case IMAP_PARSE_STREAM_DATA:
+        /* no command is given a stream rule yet, so the parser never streams */
+        assert(false);
+        return -1;
+    case IMAP_PARSE_DONE:
+        imapd_dispatch(s, out.cmd);
+        imap_cmd_free(&out.cmd);
+        break;
+    case IMAP_PARSE_ERROR:
+        imapd_parse_failed(s, &out.error);
         break;
     }
-    imapd_dispatch(s, &cmd);
     return (ssize_t)used;
 }
 
 static void imapd_on_close(struct conn *c)
 {
+    struct imap_session *s = conn_data(c);
+
     conn_info(c, "disconnected");
-    free(conn_data(c));
+    if (s != NULL)
+        imap_parser_free(&s->parser);
+    free(s);
     conn_set_data(c, NULL);
 }
 

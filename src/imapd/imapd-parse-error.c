@@ -1,0 +1,96 @@
+/* The replies and journal lines for command-parser errors, all in one table: what a client
+ * sees when its command line breaks the syntax or one of the parser's limits. */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "imapd-parse.h"
+
+static const char *const syntax_texts[] = {
+    [IMAP_SYN_NONE] = "Invalid command syntax",
+    [IMAP_SYN_ATOM_CHAR] = "Invalid character in atom",
+    [IMAP_SYN_NUL] = "NUL octet in command",
+    [IMAP_SYN_SPACE] = "Missing space between arguments",
+    [IMAP_SYN_UNEXPECTED_CLOSE] = "Unexpected ')'",
+    [IMAP_SYN_MISSING_CLOSE] = "Missing ')'",
+    [IMAP_SYN_QUOTED_EOL] = "CR or LF in quoted string",
+    [IMAP_SYN_QUOTED_ESC] = "Invalid escape in quoted string",
+    [IMAP_SYN_LITERAL_SIZE] = "Invalid literal size",
+    [IMAP_SYN_LITERAL_EOL] = "Literal size not followed by CRLF",
+    [IMAP_SYN_LITERAL_NUL] = "NUL octet in literal (use literal8)",
+    [IMAP_SYN_BRACKET] = "Missing ']'",
+    [IMAP_SYN_BARE_CR] = "CR not followed by LF",
+};
+_Static_assert(sizeof(syntax_texts) / sizeof(syntax_texts[0]) == IMAP_SYN_BARE_CR + 1,
+               "every syntax error has a text");
+
+size_t imap_parse_error_reply(const struct imap_parse_error *e, char *buf, size_t size)
+{
+    const char *tag = e->tag[0] != '\0' ? e->tag : "*";
+    uintmax_t limit = e->limit;
+    int n = 0;
+
+    switch (e->kind) {
+    case IMAP_PERR_TAG:
+        n = snprintf(buf, size, "* BAD Missing or invalid tag\r\n");
+        break;
+    case IMAP_PERR_COMMAND:
+        n = snprintf(buf, size, "%s BAD Missing or invalid command name\r\n", tag);
+        break;
+    case IMAP_PERR_SYNTAX:
+        n = snprintf(buf, size, "%s BAD %s\r\n", tag, syntax_texts[e->syntax]);
+        break;
+    case IMAP_PERR_LINE:
+        n = snprintf(buf, size, "%s BAD Command line too long (limit %ju octets)\r\n", tag, limit);
+        break;
+    case IMAP_PERR_TOOBIG:
+        if (e->close)
+            n = snprintf(buf, size, "* BYE [TOOBIG] Literal too big to skip (limit %ju octets)\r\n",
+                         limit);
+        else
+            n = snprintf(buf, size, "%s %s [TOOBIG] Literal too big (limit %ju octets)\r\n", tag,
+                         e->sync ? "NO" : "BAD", limit);
+        break;
+    case IMAP_PERR_DEPTH:
+        n = snprintf(buf, size, "%s BAD Lists nested too deeply (limit %ju)\r\n", tag, limit);
+        break;
+    case IMAP_PERR_ARGS:
+        n = snprintf(buf, size, "%s BAD Too many arguments (limit %ju)\r\n", tag, limit);
+        break;
+    case IMAP_PERR_NOMEM:
+        n = snprintf(buf, size, "* BYE [UNAVAILABLE] Out of memory\r\n");
+        break;
+    }
+    if (n < 0)
+        n = 0;
+    return (size_t)n < size ? (size_t)n : (size > 0 ? size - 1 : 0);
+}
+
+bool imap_parse_error_journal(const struct imap_parse_error *e, char *buf, size_t size)
+{
+    uintmax_t limit = e->limit, lit = e->size;
+
+    switch (e->kind) {
+    case IMAP_PERR_LINE:
+        snprintf(buf, size, "command line over %ju octets", limit);
+        return true;
+    case IMAP_PERR_TOOBIG:
+        if (e->close)
+            snprintf(buf, size, "literal of %ju octets over %ju, too big to skip: closing", lit,
+                     limit);
+        else
+            snprintf(buf, size, "literal of %ju octets over the limit of %ju %s", lit, limit,
+                     e->sync ? "refused" : "read and discarded");
+        return true;
+    case IMAP_PERR_DEPTH:
+        snprintf(buf, size, "lists nested deeper than %ju", limit);
+        return true;
+    case IMAP_PERR_ARGS:
+        snprintf(buf, size, "more than %ju arguments in a command", limit);
+        return true;
+    case IMAP_PERR_NOMEM:
+        snprintf(buf, size, "out of memory parsing a command");
+        return true;
+    default:
+        return false;
+    }
+}
