@@ -153,3 +153,28 @@ def test_lmtp_delivery_through_the_unix_socket(machine):
     assert owners == ["halyard"], owners
     j = machine.sh("journalctl -u halyard-lmtpd --no-pager").stdout
     assert "delivered as UID 1" in j
+
+
+POP_CLIENT = r'''
+import poplib
+p = poplib.POP3("127.0.0.1", 110)
+p.user("alice")
+p.pass_("pw")
+print(p.stat()[0])
+print(b"\n".join(p.retr(1)[1]).decode())
+p.quit()
+'''
+
+
+def test_pop_through_socket_activation(machine):
+    machine.sh("systemctl enable --now halyard-pop.socket halyard-lmtp.socket")
+    machine.sh("mailuser show alice >/dev/null 2>&1 || "
+               "(printf 'pw\\n' | mailuser add alice --password-stdin)")
+    machine.sh("printf 'Subject: for pop\\r\\n\\r\\nhello pop\\r\\n' | deliver alice")
+    r = machine.run("/usr/bin/python3", "-c", POP_CLIENT)
+    lines = r.stdout.splitlines()
+    assert int(lines[0]) >= 1 and "Subject" in r.stdout, r.stdout + r.stderr
+    assert machine.sh("ps -o user= -p $(systemctl show -p MainPID --value halyard-popd)"
+                      ).stdout.strip() == "halyard"
+    j = machine.sh("journalctl -u halyard-popd -o verbose --no-pager").stdout
+    assert "HALYARD_USER=alice" in j and "logged in" in j
