@@ -33,6 +33,8 @@ static void text_puts(struct text *t, const char *s)
     text_put(t, s, strlen(s));
 }
 
+static void text_printf(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static void text_printf(struct text *t, const char *fmt, ...)
 {
     char buf[256];
