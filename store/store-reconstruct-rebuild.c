@@ -29,9 +29,12 @@ struct rebuild {
 static enum store_err rebuild_place_marker(struct rebuild *r, bool *retry_r,
                                            struct store_error *err)
 {
-    char *tmp = store_path_join(r->run->u.home, "index.tcb.placeholder");
     enum store_err rc = STORE_OK;
     size_t len = strlen(REBUILD_MARKER);
+    char *tmp;
+
+    if (asprintf(&tmp, "%s.placeholder.%ld", r->run->u.index, (long)getpid()) < 0)
+        abort();
 
     unlink(tmp);
     r->fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

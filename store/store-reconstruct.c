@@ -107,7 +107,12 @@ static enum store_err user_check(struct store_rc_run *run, bool *lost_r, bool *m
         c.lost = true;
         snprintf(c.idx.why, sizeof(c.idx.why), "%s", err != NULL ? err->msg : "cannot open");
     }
-    if (c.lost) {
+    if (rc == STORE_ENOTFOUND && !c.ran && access(run->u.index, F_OK) != 0) {
+        *lost_r = *missing_r = true; /* removed since the stat above */
+        *kind_r = STORE_RC_INDEX_MISSING;
+        snprintf(why, whylen, "index.tcb missing");
+        rc = STORE_OK;
+    } else if (c.lost) {
         *lost_r = true;
         snprintf(why, whylen, "%s", c.idx.why);
         rc = stat(run->u.index, seen_r) == 0
