@@ -221,3 +221,89 @@ def test_worker_processes(imapd_factory):
     for c in clients:
         assert c.line() == "* BYE [UNAVAILABLE] Server shutting down"
     assert d.proc.wait(timeout=15) == 0
+
+
+def test_literals(imapd_factory):
+    """Synchronising literals get a continuation request, non-synchronising ones (RFC 7888)
+    none; either way the literal is part of its command."""
+    c = imapd_factory().connect()
+    c.line()
+    c.send("l1 NOOP {3}\r\n")
+    assert c.line() == "+ Ready for literal data"
+    c.send("abc\r\n")
+    assert c.line() == "l1 BAD NOOP takes no arguments"
+    c.send("l2 NOOP {3+}\r\nabc ~{2+}\r\n\x00\x01\r\nl3 NOOP\r\n")
+    assert c.line() == "l2 BAD NOOP takes no arguments"
+    assert c.line() == "l3 OK NOOP completed"
+    c.send("l4 NOOP {0}\r\n")
+    assert c.line() == "+ Ready for literal data"
+    c.send("\r\n")
+    assert c.line() == "l4 BAD NOOP takes no arguments"
+    c.send('q1 NOOP "a\rb"\r\n')
+    assert c.line() == "q1 BAD CR or LF in quoted string"
+    c.send("q2 NOOP {3}\r\na\x00b\r\n")
+    assert c.line() == "+ Ready for literal data"
+    assert c.line() == "q2 BAD NUL octet in literal (use literal8)"
+    assert c.cmd("q3 NOOP") == ([], "q3 OK NOOP completed")
+
+
+def test_literal_after_error_is_not_a_command(imapd_factory):
+    """A command that fails before its end still owns its non-synchronising literal: what the
+    literal holds is data, never a command (RFC 7888 section 4)."""
+    c = imapd_factory().connect()
+    c.line()
+    c.send("e1 NOOP \x01 {11+}\r\ne2 LOGOUT\r\n\r\ne3 NOOP\r\n")
+    assert c.line() == "e1 BAD Invalid character in atom"
+    assert c.line() == "e3 OK NOOP completed"
+    # a synchronising one is never sent, so what follows is the next command
+    c.send("e4 NOOP ) {5}\r\ne5 NOOP\r\n")
+    assert c.line() == "e4 BAD Unexpected ')'"
+    assert c.line() == "e5 OK NOOP completed"
+
+
+def test_literal_too_big(imapd_factory):
+    """Over the in-memory literal limit: a synchronising literal is refused before it is sent
+    (NO [TOOBIG]), a non-synchronising one read, thrown away and refused (BAD [TOOBIG])."""
+    d = imapd_factory()
+    c = d.connect()
+    c.line()
+    c.send("b1 NOOP {65537}\r\nb2 NOOP\r\n")
+    assert c.line() == "b1 NO [TOOBIG] Literal too big (limit 65536 octets)"
+    assert c.line() == "b2 OK NOOP completed"
+    c.send("b3 NOOP {70000+}\r\n" + "b4 NOOP\r\n" * 7000 + "x" * 7000 + "\r\nb5 NOOP\r\n")
+    assert c.line() == "b3 BAD [TOOBIG] Literal too big (limit 65536 octets)"
+    assert c.line() == "b5 OK NOOP completed"
+    log = d.log_text()
+    assert "literal of 65537 octets over the limit of 65536 refused" in log
+    assert "literal of 70000 octets over the limit of 65536 read and discarded" in log
+    # too big even to read and throw away: RFC 7888 section 4's other choice
+    c.send("b6 NOOP {200000000+}\r\n")
+    assert c.line() == "* BYE [TOOBIG] Literal too big to skip (limit 104857600 octets)"
+    assert c.closed()
+
+
+def test_nesting_and_argument_limits(imapd_factory):
+    d = imapd_factory()
+    c = d.connect()
+    c.line()
+    assert c.cmd("n1 NOOP " + "(" * 32 + ")" * 32) == ([], "n1 BAD NOOP takes no arguments")
+    assert c.cmd("n2 NOOP " + "(" * 33 + ")" * 33) == ([], "n2 BAD Lists nested too deeply "
+                                                           "(limit 32)")
+    assert c.cmd("n3 NOOP" + " a" * 1024) == ([], "n3 BAD NOOP takes no arguments")
+    assert c.cmd("n4 NOOP" + " a" * 1025) == ([], "n4 BAD Too many arguments (limit 1024)")
+    assert c.cmd("n5 NOOP") == ([], "n5 OK NOOP completed")
+    log = d.log_text()
+    assert "lists nested deeper than 32" in log
+    assert "more than 1024 arguments in a command" in log
+
+
+def test_command_split_anywhere(imapd_factory):
+    """The parser keeps its place across reads: a command sent one octet at a time works."""
+    c = imapd_factory().connect()
+    c.line()
+    for b in b"s1 NOOP {2+}\r\nab (x \"y\")\r\ns2 CAPABILITY\r\n":
+        c.send(bytes([b]))
+        time.sleep(0.002)
+    assert c.line() == "s1 BAD NOOP takes no arguments"
+    assert c.line().startswith("* CAPABILITY ")
+    assert c.line() == "s2 OK CAPABILITY completed"
