@@ -232,14 +232,17 @@ enum store_err store_rc_check_index(struct store_tx *tx, struct store_rc_run *ru
         rc = check_stale(tx, run, idx, err);
     if (rc == STORE_OK)
         rc = check_counters(tx, run, idx, err);
-    if (rc == STORE_OK &&
-        (loaded.bytes != idx->usage.bytes || loaded.messages != idx->usage.messages))
+    if (rc == STORE_OK && idx->usage_bad)
+        store_rc_report(run, STORE_RC_USAGE, NULL, 0, "recounted", "quota usage record unreadable");
+    else if (rc == STORE_OK &&
+             (loaded.bytes != idx->usage.bytes || loaded.messages != idx->usage.messages))
         store_rc_report(run, STORE_RC_USAGE, NULL, 0, "recounted",
                         "quota usage says %" PRIu64 " bytes in %" PRIu64
                         " messages; the mailboxes hold %" PRIu64 " in %" PRIu64,
                         idx->usage.bytes, idx->usage.messages, loaded.bytes, loaded.messages);
     if (rc == STORE_OK && run->opt->repair &&
-        (after.bytes != idx->usage.bytes || after.messages != idx->usage.messages))
+        (idx->usage_bad || after.bytes != idx->usage.bytes ||
+         after.messages != idx->usage.messages))
         rc = store_usage_save(tx, &after, err);
     free(refs);
     return rc;

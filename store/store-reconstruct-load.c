@@ -174,7 +174,10 @@ static enum store_err load_singletons(struct store_tx *tx, struct store_rc_index
         return rc;
     rc = store_tx_get(tx, k, store_key_singleton(k, STORE_KEY_USAGE), &v, &len, err);
     if (rc == STORE_OK) {
-        idx->has_usage = store_rec_usage_get(v, len, &idx->usage);
+        if (!store_rec_usage_get(v, len, &idx->usage)) {
+            idx->usage_bad = true;
+            idx->usage = (struct store_usage){0};
+        }
         free(v);
     }
     return rc == STORE_ENOTFOUND ? STORE_OK : rc;

@@ -97,7 +97,8 @@ struct store_rc_name {
 };
 
 struct store_rc_index {
-    bool has_counters, has_usage; /* present and well-formed */
+    bool has_counters; /* present and well-formed */
+    bool usage_bad;    /* the usage record is there but does not parse (usage reads 0) */
     struct store_counters counters;
     struct store_usage usage;
     struct store_rc_box *boxes; /* ascending id */

@@ -423,6 +423,35 @@ static void test_orphan_directory(void **state)
     free(home);
 }
 
+static enum store_err garble_usage(struct store_tx *tx, void *vctx, struct store_error *err)
+{
+    unsigned char k[1];
+
+    return store_tx_put(tx, k, store_key_singleton(k, STORE_KEY_USAGE), "\x09junk", 5, err);
+}
+
+static void test_usage_unreadable(void **state)
+{
+    struct store *st = *state;
+    struct store_mailbox inbox = mailbox(st, "INBOX"), box = mailbox(st, "Box");
+    struct store_usage use;
+    struct store_error err;
+    struct rc_log log;
+
+    tamper(st, garble_usage, NULL);
+    assert_int_equal(store_usage_get(st, USER, &use, &err), STORE_EIO);
+    rc_run(st, USER, false, &log);
+    assert_int_equal(log.problems, 1);
+    assert_non_null(rc_find(&log, STORE_RC_USAGE, NULL, 0));
+    rc_run(st, USER, true, &log);
+    assert_int_equal(store_usage_get(st, USER, &use, &err), STORE_OK);
+    assert_int_equal(use.messages, 5);
+    assert_int_equal(use.bytes, inbox.bytes + box.bytes);
+    assert_clean(st);
+    store_mailbox_clear(&inbox);
+    store_mailbox_clear(&box);
+}
+
 static enum store_err hold_index(struct store_tx *tx, void *vctx, struct store_error *err)
 {
     int *fds = vctx;
@@ -477,6 +506,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_counters_names_sidecar, setup, teardown),
         cmocka_unit_test_setup_teardown(test_size_and_mime, setup, teardown),
         cmocka_unit_test_setup_teardown(test_orphan_directory, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_usage_unreadable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_waits_for_the_lock, setup, teardown),
     };
 
