@@ -1,5 +1,6 @@
 /* Record-level work inside a user's transaction: mailbox, message and usage records, the
  * modseq index and tombstones, and the per-mailbox sidecar file reconstruct reads. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -122,6 +123,22 @@ out:
     return rc;
 }
 
+/* Whether a mailbox directory holds anything but its sidecar. */
+static bool store_dir_holds_messages(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    bool found = false;
+
+    if (d == NULL)
+        return errno != ENOENT; /* cannot look: assume the worst */
+    while (!found && (e = readdir(d)) != NULL)
+        found = strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+                strncmp(e->d_name, "mailbox", 7) != 0;
+    closedir(d);
+    return found;
+}
+
 enum store_err store_mbx_new(struct store_tx *tx, const struct store_userctx *u, const char *canon,
                              struct store_mailbox *mb_r, struct store_error *err)
 {
@@ -151,11 +168,19 @@ enum store_err store_mbx_new(struct store_tx *tx, const struct store_userctx *u,
         abort();
 
     /* The directory exists before the record that names it. One left by a crash with this id
-     * was never committed, so it holds nothing that is referenced. */
+     * was never committed, so it holds at most its sidecar: nothing can have been delivered into
+     * a mailbox that was never committed. A directory with messages in it means the index was
+     * lost (deleted, or replaced by an empty one): clearing it would destroy mail, so refuse and
+     * leave the home to reconstruct. */
     dir = store_path_mailbox_dir(u->home, mb_r->id);
     if (mkdir(dir, 0750) != 0) {
         if (errno != EEXIST)
             rc = store_fail_errno(err, errno, "mkdir %s", dir);
+        else if (store_dir_holds_messages(dir))
+            rc = store_fail(err, STORE_EIO,
+                            "%s holds messages the index does not know (index lost?): run "
+                            "reconstruct %s",
+                            dir, u->user);
         else if ((rc = store_remove_tree(dir, err)) == STORE_OK && mkdir(dir, 0750) != 0)
             rc = store_fail_errno(err, errno, "mkdir %s", dir);
     }

@@ -168,7 +168,8 @@ static enum store_err changes_fn(struct store_tx *tx, void *vctx, struct store_e
         return rc;
     store_mailbox_clear(&mb);
     rc = changes_scan(tx, c, STORE_KEY_MODSEQ, err);
-    qsort(c->uids, c->n, sizeof(*c->uids), store_uid_cmp);
+    if (c->n > 1) /* qsort wants a real array even for zero elements (UBSan) */
+        qsort(c->uids, c->n, sizeof(*c->uids), store_uid_cmp);
     for (size_t i = 0; rc == STORE_OK && i < c->n; i++) {
         rc = store_msgrec_load(tx, c->id, c->uids[i], &m, err);
         if (rc == STORE_OK)

@@ -2,6 +2,7 @@
  * message comes on standard input, the recipients on the command line; the exit status follows
  * sysexits.h so the MTA bounces (67) or retries (75). */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,11 +99,13 @@ int main(int argc, char **argv)
         status = EX_TEMPFAIL;
         goto out;
     }
-    /* a bare user name is an address in the default domain */
+    /* a bare user name is an address in the default domain (any domain when none is set) */
+    const char *domain = conf_str(conf, "service.defaultdomain");
     for (unsigned i = 0; i < n; i++) {
         const char *a = argv[optind + i];
-        snprintf(rcpts[i].addr, sizeof(rcpts[i].addr), "%s%s%s", a, strchr(a, '@') ? "" : "@",
-                 strchr(a, '@') ? "" : conf_str(conf, "service.defaultdomain"));
+        bool bare = strchr(a, '@') == NULL;
+        snprintf(rcpts[i].addr, sizeof(rcpts[i].addr), "%s%s%s", a, bare ? "@" : "",
+                 bare ? (*domain != '\0' ? domain : "localhost") : "");
         lmtpd_rcpt_resolve(st, conf, &rcpts[i]);
         if (rcpts[i].accepted && mailbox != NULL)
             snprintf(rcpts[i].folder, sizeof(rcpts[i].folder), "%s", mailbox);
@@ -111,7 +114,9 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < n; i++) {
         status = deliver_status(rcpts[i].reply, status);
         if (rcpts[i].reply[0] != '2')
-            fprintf(stderr, "deliver: %s\n", rcpts[i].reply);
+            fprintf(stderr, "deliver: %s%s%s%s\n", rcpts[i].reply,
+                    rcpts[i].detail[0] != '\0' ? " (" : "", rcpts[i].detail,
+                    rcpts[i].detail[0] != '\0' ? ")" : "");
     }
 out:
     free(rcpts);

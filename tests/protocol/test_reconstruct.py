@@ -155,6 +155,21 @@ def test_deleted_index_is_rebuilt(store):
     assert glob.glob(store.index() + ".broken.*") == []
 
 
+def test_delivery_into_a_lost_index_destroys_nothing(store):
+    """A daemon that finds the index gone must not make a fresh INBOX over the old one's
+    messages: the delivery fails temporarily until reconstruct has run."""
+    before, boxes = store.everything(), store.mailboxes()
+    os.unlink(store.index())
+    r = run("deliver", "-f", store.conf_path, USER,
+            stdin="Subject: into the gap\r\nMessage-ID: <gap@test>\r\n\r\nhi\r\n")
+    assert r.returncode == 75, r.stdout + r.stderr
+    assert "run reconstruct" in r.stderr
+    # the failed attempt left an empty index behind, which reconstruct recognises as lost
+    check_rebuilt(store, before, boxes,
+                  rf"{USER}: index unreadable: index holds no mailboxes, but the home holds "
+                  rf"{MESSAGES} body files; the old file kept as index\.tcb\.broken\.\d+")
+
+
 def test_clean_store_checks_clean(store):
     before = store.everything()
     assert_clean(store)
