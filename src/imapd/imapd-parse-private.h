@@ -96,13 +96,36 @@ enum parse_step parse_fail_nomem(struct parse_state *st);
 /* Links a new argument in at the current level; NULL after recording ARGS or NOMEM. */
 struct imap_arg *parse_arg_new(struct parse_state *st, enum imap_arg_type type);
 
-/* The text states of imapd-parse-token.c. */
-enum parse_step parse_token_step(struct parse_state *st, unsigned char c);
+/* An error that ends the connection: the byte loop returns it at once. */
+enum parse_step parse_fatal(struct parse_state *st, enum imap_parse_error_kind kind);
 
-/* A literal's "}" was followed by LF (imapd-parse-literal.c). */
-enum parse_step parse_literal_start(struct parse_state *st);
+/* Ends the step with st->result = result. */
+enum parse_step parse_end(struct parse_state *st, enum imap_parse_result result);
 
 /* An LF outside quoted strings and literals, with no error so far. */
 enum parse_step parse_line_end(struct parse_state *st);
+
+/* The text states of imapd-parse-token.c. */
+enum parse_step parse_token_step(struct parse_state *st, unsigned char c);
+
+/* imapd-parse-literal.c: a literal's "}" was followed by LF. */
+enum parse_step parse_literal_start(struct parse_state *st);
+
+/* A literal of a failed command: a synchronising one is never sent (the command ends), a
+ * non-synchronising one is skipped, or ends the connection over discard_max. */
+enum parse_step parse_literal_skip(struct parse_state *st, uint64_t size, bool sync);
+
+/* PS_DISCARD: up to the end of the command. */
+enum parse_step parse_discard(struct parse_state *st, unsigned char c);
+
+/* Follows every text byte, so a skipped line's closing literal is still seen. */
+void parse_tail_track(struct parse_state *st, unsigned char c);
+
+/* The data states; each returns the octets of data it used. */
+size_t parse_literal_data(struct parse_state *st, const char *data, size_t len);
+size_t parse_skip(struct parse_state *st, size_t len);
+/* STREAM_DATA, or NEED_MORE with nothing used when the data fails the command. */
+enum imap_parse_result parse_stream_data(struct parse_state *st, const char *data, size_t len,
+                                         size_t *used_r, struct imap_parse_out *out);
 
 #endif

@@ -29,6 +29,7 @@ static const struct imap_stream_rule rules[] = {{"APPEND", 1}, {NULL, 0}};
 
 struct run {
     const struct imap_parser_limits *limits;
+    struct imap_parser *p;
     uint64_t hash;      /* of every result, chunking-independent */
     uint8_t data[4096]; /* the current stream's first octets, hashed unless its command fails */
     size_t data_len, data_total;
@@ -172,6 +173,10 @@ static void run_result(struct run *r, enum imap_parse_result res, struct imap_pa
         run_hash_u64(r, out->stream.size);
         run_hash_u64(r, out->stream.arg_index);
         assert(out->stream.size <= r->limits->stream_max);
+        if (out->stream.size % 5 == 3) { /* the caller may refuse a stream (e.g. no mailbox) */
+            imap_parser_stream_refuse(r->p);
+            assert(imap_parser_busy(r->p) == !out->stream.sync);
+        }
         break;
     case IMAP_PARSE_DONE:
         assert(out->cmd->tag_len > 0 && out->cmd->tag_len <= IMAP_TAG_MAX);
@@ -204,7 +209,7 @@ static uint64_t run_feed(const struct imap_parser_limits *limits, const uint8_t 
     struct imap_parser *p = imap_parser_new(limits, rules);
     size_t pos = 0;
 
-    r = (struct run){.limits = limits, .hash = 0xcbf29ce484222325ull};
+    r = (struct run){.limits = limits, .p = p, .hash = 0xcbf29ce484222325ull};
     assert(p != NULL);
     while (pos < len && !r.closed) {
         size_t n = len - pos;

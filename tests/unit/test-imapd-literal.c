@@ -230,6 +230,25 @@ static void test_stream_refuse(void **state)
     assert_int_equal(off + used, sizeof(plus) - 1);
     imap_cmd_free(&out.cmd);
     imap_parser_free(&p);
+
+    /* a refused stream is read to its end even when over discard_max: it was accepted */
+    static const struct imap_parser_limits odd = {.line_max = 128,
+                                                  .literal_max = 8,
+                                                  .stream_max = 20,
+                                                  .discard_max = 4,
+                                                  .depth_max = 3,
+                                                  .args_max = 5};
+    const char big[] = "a APPEND Nowhere {10+}\r\n0123456789\r\nb NOOP\r\n";
+    p = imap_parser_new(&odd, append_rules);
+    assert_int_equal(imap_parser_feed(p, big, sizeof(big) - 1, &used, &out),
+                     IMAP_PARSE_STREAM_BEGIN);
+    imap_parser_stream_refuse(p);
+    off = used;
+    assert_int_equal(imap_parser_feed(p, big + off, sizeof(big) - 1 - off, &used, &out),
+                     IMAP_PARSE_DONE);
+    assert_string_equal(out.cmd->tag, "b");
+    imap_cmd_free(&out.cmd);
+    imap_parser_free(&p);
 }
 
 /* Each limit gives its own journal line; plain syntax errors give none. */
