@@ -75,7 +75,7 @@ int imap_arg_get_mailbox(const struct imap_arg *arg, struct imap_arena *a, const
     char *out;
 
     if (!imap_arg_get_astring(arg, &s, &len)) {
-        *error_r = "Missing or invalid mailbox name";
+        *error_r = imap_text_mailbox_missing;
         return -1;
     }
     if (len == 5 && strncasecmp(s, "INBOX", 5) == 0) {
@@ -84,11 +84,11 @@ int imap_arg_get_mailbox(const struct imap_arg *arg, struct imap_arena *a, const
     }
     out = imap_arena_alloc(a, IMAP_MUTF7_DECODE_MAX(len));
     if (out == NULL) {
-        *error_r = "Out of memory";
+        *error_r = imap_text_nomem;
         return -1;
     }
     if (imap_mutf7_decode(s, len, out, IMAP_MUTF7_DECODE_MAX(len), &out_len) < 0) {
-        *error_r = "Mailbox name is not valid modified UTF-7";
+        *error_r = imap_text_mailbox_mutf7;
         return -1;
     }
     *name_r = out;

@@ -1,5 +1,5 @@
-/* The replies and journal lines for command-parser errors, all in one table: what a client
- * sees when its command line breaks the syntax or one of the parser's limits. */
+/* The replies and journal lines for command-parser errors, and the texts of the syntax
+ * helpers: what a client sees when a command breaks the syntax or one of the parser's limits. */
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -22,6 +22,16 @@ static const char *const syntax_texts[] = {
 };
 _Static_assert(sizeof(syntax_texts) / sizeof(syntax_texts[0]) == IMAP_SYN_BARE_CR + 1,
                "every syntax error has a text");
+
+const char imap_text_seqset_invalid[] = "Invalid sequence set";
+const char imap_text_seqset_zero[] = "Invalid sequence number 0";
+const char imap_text_seqset_big[] = "Sequence number too large";
+const char imap_text_section_invalid[] = "Invalid section in fetch attribute";
+const char imap_text_section_partial[] = "Invalid partial range in fetch attribute";
+const char imap_text_section_size_partial[] = "BINARY.SIZE takes no partial range";
+const char imap_text_mailbox_missing[] = "Missing or invalid mailbox name";
+const char imap_text_mailbox_mutf7[] = "Mailbox name is not valid modified UTF-7";
+const char imap_text_nomem[] = "Out of memory";
 
 size_t imap_parse_error_reply(const struct imap_parse_error *e, char *buf, size_t size)
 {

@@ -186,6 +186,13 @@ size_t imap_parse_error_reply(const struct imap_parse_error *e, char *buf, size_
 /* The journal line for a hit limit in buf; false (nothing written) for plain syntax errors. */
 bool imap_parse_error_journal(const struct imap_parse_error *e, char *buf, size_t size);
 
+/* The BAD texts of the syntax helpers (sequence sets, FETCH sections, argument getters), kept
+ * with the parser's own in imapd-parse-error.c. */
+extern const char imap_text_seqset_invalid[], imap_text_seqset_zero[], imap_text_seqset_big[];
+extern const char imap_text_section_invalid[], imap_text_section_partial[],
+    imap_text_section_size_partial[];
+extern const char imap_text_mailbox_missing[], imap_text_mailbox_mutf7[], imap_text_nomem[];
+
 /* Whether c may appear in a tag: ASTRING-CHAR except '+' (RFC 3501 section 9). */
 bool imap_is_tag_char(unsigned char c);
 /* ATOM-CHAR: any CHAR except atom-specials (RFC 3501 section 9). */

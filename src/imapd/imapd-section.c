@@ -8,11 +8,6 @@
 #include "imapd-arena.h"
 #include "imapd-parse.h"
 
-static const char section_invalid[] = "Invalid section in fetch attribute";
-static const char section_partial[] = "Invalid partial range in fetch attribute";
-static const char section_size_partial[] = "BINARY.SIZE takes no partial range";
-static const char section_nomem[] = "Out of memory";
-
 struct section_cursor {
     const char *s;
     size_t len, i;
@@ -188,23 +183,24 @@ int imap_section_parse(const char *s, size_t len, struct imap_arena *a, struct i
     binary = r->item >= IMAP_FETCH_BINARY;
     c.i = (size_t)(bracket - s) + 1;
     if (c.i < len && s[c.i] >= '0' && s[c.i] <= '9' && !section_parts(&c, a, r))
-        return section_fail(error_r, r->parts == NULL ? section_nomem : section_invalid);
+        return section_fail(error_r,
+                            r->parts == NULL ? imap_text_nomem : imap_text_section_invalid);
     if (!binary && c.i < len && s[c.i] != ']') {
         if (r->nparts > 0 && !section_char(&c, '.'))
-            return section_fail(error_r, section_invalid);
+            return section_fail(error_r, imap_text_section_invalid);
         if (!section_text(&c, a, r))
-            return section_fail(error_r, section_invalid);
+            return section_fail(error_r, imap_text_section_invalid);
     }
     if (!section_char(&c, ']'))
-        return section_fail(error_r, section_invalid);
+        return section_fail(error_r, imap_text_section_invalid);
     if (c.i == len)
         return 1;
     if (r->item == IMAP_FETCH_BINARY_SIZE)
-        return section_fail(error_r, section_size_partial);
+        return section_fail(error_r, imap_text_section_size_partial);
     r->partial = true;
     if (!section_char(&c, '<') || !section_number(&c, false, &r->offset) ||
         !section_char(&c, '.') || !section_number(&c, true, &r->length) || !section_char(&c, '>') ||
         c.i != len)
-        return section_fail(error_r, section_partial);
+        return section_fail(error_r, imap_text_section_partial);
     return 1;
 }

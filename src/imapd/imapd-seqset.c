@@ -5,10 +5,7 @@
 #include <stdlib.h>
 
 #include "imapd-arena.h"
-
-static const char seqset_syntax[] = "Invalid sequence set";
-static const char seqset_zero[] = "Invalid sequence number 0";
-static const char seqset_big[] = "Sequence number too large";
+#include "imapd-parse.h"
 
 /* One seq-number at s[*i]: "*" or an nz-number. */
 static int seqset_number(const char *s, size_t len, size_t *i, uint32_t *n_r, const char **error_r)
@@ -24,17 +21,17 @@ static int seqset_number(const char *s, size_t len, size_t *i, uint32_t *n_r, co
     while (*i < len && s[*i] >= '0' && s[*i] <= '9') {
         n = n * 10 + (uint64_t)(s[*i] - '0');
         if (n > UINT32_MAX) {
-            *error_r = seqset_big;
+            *error_r = imap_text_seqset_big;
             return -1;
         }
         (*i)++;
     }
     if (*i == start) {
-        *error_r = seqset_syntax;
+        *error_r = imap_text_seqset_invalid;
         return -1;
     }
     if (s[start] == '0') {
-        *error_r = n == 0 && *i == start + 1 ? seqset_zero : seqset_syntax;
+        *error_r = n == 0 && *i == start + 1 ? imap_text_seqset_zero : imap_text_seqset_invalid;
         return -1;
     }
     *n_r = (uint32_t)n;
@@ -51,7 +48,7 @@ int imap_seqset_parse(const char *s, size_t len, struct imap_arena *a, struct im
     set_r->count = 0;
     set_r->ranges = imap_arena_alloc(a, count * sizeof(*set_r->ranges));
     if (set_r->ranges == NULL) {
-        *error_r = "Out of memory";
+        *error_r = imap_text_nomem;
         return -1;
     }
     for (;;) {
@@ -72,7 +69,7 @@ int imap_seqset_parse(const char *s, size_t len, struct imap_arena *a, struct im
         if (i == len)
             break;
         if (s[i] != ',') {
-            *error_r = seqset_syntax;
+            *error_r = imap_text_seqset_invalid;
             return -1;
         }
         i++;
