@@ -268,7 +268,12 @@ def test_large_retr_streams(popd_factory):
     before = hwm()
     resp, lines, octets = p.retr(1)
     assert octets >= len(big)
-    assert hwm() - before < 8 * 1024, "popd grew by the size of the message"
+    with open(f"/proc/{pid}/maps") as f:
+        sanitized = "libasan" in f.read()
+    # ASan's quarantine keeps freed buffers, so memory says nothing there; the plain build
+    # checks that the message was streamed rather than held
+    if not sanitized:
+        assert hwm() - before < 8 * 1024, "popd grew by the size of the message"
     p.quit()
 
 
