@@ -1,7 +1,10 @@
 /* The IMAP command table and the commands of the connection itself (RFC 3501 section 6.1):
- * CAPABILITY, NOOP, LOGOUT, STARTTLS. */
+ * CAPABILITY, NOOP, LOGOUT, STARTTLS; and the capability list. */
+#include <stdio.h>
+#include <string.h>
 #include <strings.h>
 
+#include "halyard-build.h"
 #include "imapd.h"
 
 static bool imap_no_args(struct imap_session *s, const struct imap_cmd *cmd)
@@ -13,54 +16,88 @@ static bool imap_no_args(struct imap_session *s, const struct imap_cmd *cmd)
     return false;
 }
 
-static void cmd_capability(struct imap_session *s, const struct imap_cmd *cmd)
+static void cmd_capability(struct imap_session *s, struct imap_cmd **cmd)
 {
-    if (!imap_no_args(s, cmd))
+    if (!imap_no_args(s, *cmd))
         return;
     conn_puts(s->conn, "* CAPABILITY ");
     imap_capability_write(s);
     conn_puts(s->conn, "\r\n");
-    imap_reply_tagged(s, cmd, "OK", "CAPABILITY completed");
+    imap_reply_tagged(s, *cmd, "OK", "CAPABILITY completed");
 }
 
-static void cmd_noop(struct imap_session *s, const struct imap_cmd *cmd)
+static void cmd_noop(struct imap_session *s, struct imap_cmd **cmd)
 {
-    if (imap_no_args(s, cmd))
-        imap_reply_tagged(s, cmd, "OK", "NOOP completed");
+    if (!imap_no_args(s, *cmd))
+        return;
+    if (s->state == IMAP_STATE_SELECTED) /* a chance to report other sessions' changes */
+        imap_cmd_check(s, cmd);
+    else
+        imap_reply_tagged(s, *cmd, "OK", "NOOP completed");
 }
 
-static void cmd_logout(struct imap_session *s, const struct imap_cmd *cmd)
+static void cmd_logout(struct imap_session *s, struct imap_cmd **cmd)
 {
-    if (!imap_no_args(s, cmd))
+    if (!imap_no_args(s, *cmd))
         return;
     conn_puts(s->conn, "* BYE Logging out\r\n");
-    imap_reply_tagged(s, cmd, "OK", "LOGOUT completed");
+    imap_reply_tagged(s, *cmd, "OK", "LOGOUT completed");
     s->state = IMAP_STATE_LOGOUT;
     conn_close(s->conn);
 }
 
-static void cmd_starttls(struct imap_session *s, const struct imap_cmd *cmd)
+static void cmd_starttls(struct imap_session *s, struct imap_cmd **cmd)
 {
-    if (!imap_no_args(s, cmd))
+    if (!imap_no_args(s, *cmd))
         return;
     if (conn_tls_active(s->conn)) {
-        imap_reply_tagged(s, cmd, "BAD", "TLS is already active");
+        imap_reply_tagged(s, *cmd, "BAD", "TLS is already active");
         return;
     }
     if (!server_tls_configured(conn_server(s->conn))) {
-        imap_reply_tagged(s, cmd, "BAD", "STARTTLS is not available: no certificate configured");
+        imap_reply_tagged(s, *cmd, "BAD", "STARTTLS is not available: no certificate configured");
         return;
     }
-    imap_reply_tagged(s, cmd, "OK", "Begin TLS negotiation now");
+    imap_reply_tagged(s, *cmd, "OK", "Begin TLS negotiation now");
     conn_starttls(s->conn);
+}
+
+/* RFC 2971: the server says who it is; what the client says is only logged. */
+static void cmd_id(struct imap_session *s, struct imap_cmd **cmd)
+{
+    conn_printf(s->conn, "* ID (\"name\" \"%s\" \"version\" \"%s\")\r\n", "Halyard",
+                HALYARD_VERSION);
+    imap_reply_tagged(s, *cmd, "OK", "ID completed");
 }
 
 /* Sorted by name for the binary search. */
 static const struct imap_command imap_commands[] = {
+    {"AUTHENTICATE", imap_cmd_authenticate, IMAP_STATE_NOT_AUTH},
     {"CAPABILITY", cmd_capability, IMAP_STATE_ANY},
+    {"CHECK", imap_cmd_check, IMAP_STATE_SELECTED},
+    {"CLOSE", imap_cmd_close, IMAP_STATE_SELECTED},
+    {"CREATE", imap_cmd_create, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
+    {"DELETE", imap_cmd_delete, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
+    {"EXAMINE", imap_cmd_select, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
+    {"EXPUNGE", imap_cmd_expunge, IMAP_STATE_SELECTED},
+    {"FETCH", imap_cmd_fetch, IMAP_STATE_SELECTED},
+    {"ID", cmd_id, IMAP_STATE_ANY},
+    {"LIST", imap_cmd_list, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
+    {"LOGIN", imap_cmd_login, IMAP_STATE_NOT_AUTH},
     {"LOGOUT", cmd_logout, IMAP_STATE_ANY},
+    {"LSUB", imap_cmd_list, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
+    {"NAMESPACE", imap_cmd_namespace, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
     {"NOOP", cmd_noop, IMAP_STATE_ANY},
+    {"RENAME", imap_cmd_rename, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
+    {"SEARCH", imap_cmd_search, IMAP_STATE_SELECTED},
+    {"SELECT", imap_cmd_select, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
     {"STARTTLS", cmd_starttls, IMAP_STATE_NOT_AUTH},
+    {"STATUS", imap_cmd_status, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
+    {"STORE", imap_cmd_store, IMAP_STATE_SELECTED},
+    {"SUBSCRIBE", imap_cmd_subscribe, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
+    {"UID", imap_cmd_uid, IMAP_STATE_SELECTED},
+    {"UNSELECT", imap_cmd_unselect, IMAP_STATE_SELECTED},
+    {"UNSUBSCRIBE", imap_cmd_subscribe, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
 };
 
 const struct imap_command *imap_command_find(const char *name, size_t len)
@@ -83,13 +120,18 @@ const struct imap_command *imap_command_find(const char *name, size_t len)
     return NULL;
 }
 
+/* Only what is implemented is announced; the seed's full set grows with the IMAP issue. */
 void imap_capability_write(struct imap_session *s)
 {
-    conn_puts(s->conn, "IMAP4 IMAP4rev1");
-    if (server_tls_configured(conn_server(s->conn)) && !conn_tls_active(s->conn))
-        conn_puts(s->conn, " STARTTLS");
-    /* no password login exists yet in this build: say so rather than fail LOGIN later */
-    conn_puts(s->conn, " LOGINDISABLED");
+    conn_puts(s->conn, "IMAP4 IMAP4rev1 LITERAL+ ID");
+    if (s->state == IMAP_STATE_NOT_AUTH) {
+        conn_puts(s->conn, " SASL-IR");
+        if (server_tls_configured(conn_server(s->conn)) && !conn_tls_active(s->conn))
+            conn_puts(s->conn, " STARTTLS");
+        conn_puts(s->conn, imap_password_allowed(s) ? " AUTH=PLAIN" : " LOGINDISABLED");
+        return;
+    }
+    conn_puts(s->conn, " NAMESPACE UNSELECT CHILDREN");
 }
 
 void imap_reply_tagged(struct imap_session *s, const struct imap_cmd *cmd, const char *status,

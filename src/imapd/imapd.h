@@ -4,9 +4,12 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 #include "imapd-parse.h"
 #include "server.h"
+#include "store.h"
 
 /* RFC 3501 section 3 states, as a bit set so a command can name where it is valid. */
 enum imap_state {
@@ -17,14 +20,30 @@ enum imap_state {
 };
 #define IMAP_STATE_ANY (IMAP_STATE_NOT_AUTH | IMAP_STATE_AUTH | IMAP_STATE_SELECTED)
 
+/* The selected mailbox as this session knows it: sequence numbers map to UIDs. */
+struct imap_selected {
+    uint32_t id, uidvalidity, uidnext;
+    char *name; /* UTF-8 */
+    bool readonly;
+    uint32_t *uids; /* uids[seq - 1], ascending */
+    size_t n;
+    uint32_t first_recent; /* UIDs from here on are \Recent for this session */
+};
+
 struct imap_session {
     struct conn *conn;
     enum imap_state state;
     struct imap_parser *parser; /* holds nothing between commands */
+    char *user;                 /* after login */
+    struct store_limits limits;
+    struct imap_selected sel; /* valid in IMAP_STATE_SELECTED */
+    unsigned failures, commands;
+    struct imap_cmd *sasl_cmd; /* AUTHENTICATE waiting for its continuation line */
 };
 
-/* cmd (see imapd-parse.h) is freed when the handler returns. */
-typedef void imap_handler(struct imap_session *s, const struct imap_cmd *cmd);
+/* A handler may take *cmd for itself (an asynchronous command) by setting it to NULL; what is
+ * left there is freed when the handler returns. */
+typedef void imap_handler(struct imap_session *s, struct imap_cmd **cmd);
 
 struct imap_command {
     const char *name;
@@ -41,5 +60,58 @@ void imap_capability_write(struct imap_session *s);
 /* Replies. */
 void imap_reply_tagged(struct imap_session *s, const struct imap_cmd *cmd, const char *status,
                        const char *text);
+
+/* --- commands that touch the store run on the pool (imapd-job.c) --- */
+
+/* Blocking work for one command: writes untagged lines and the tagged reply to out. */
+typedef void imap_work_fn(struct imap_session *s, const struct imap_cmd *cmd, FILE *out);
+
+/* Runs work on a pool thread with input paused; its output is sent when it ends. Takes *cmd. */
+void imap_run(struct imap_session *s, struct imap_cmd **cmd, imap_work_fn *work);
+
+/* Writes "TAG STATUS text" to out. */
+void imap_out_tagged(FILE *out, const struct imap_cmd *cmd, const char *status, const char *fmt,
+                     ...) __attribute__((format(printf, 4, 5)));
+
+/* The process's store (main.c). */
+struct store *imapd_store(void);
+
+/* Writes s as an IMAP astring / quoted string or literal (RFC 3501 section 4.3). */
+void imap_out_string(FILE *out, const char *s, size_t len);
+/* A mailbox name (UTF-8) as the client sees it: modified UTF-7, quoted as needed. */
+void imap_out_mailbox(FILE *out, const char *name);
+
+/* imapd-login.c */
+void imap_cmd_login(struct imap_session *s, struct imap_cmd **cmd);
+void imap_cmd_authenticate(struct imap_session *s, struct imap_cmd **cmd);
+/* A continuation line while AUTHENTICATE waits; returns bytes used, 0 for more. */
+ssize_t imap_sasl_input(struct imap_session *s, const char *data, size_t len);
+/* Whether password login is allowed on this connection (plaintextmincipher). */
+bool imap_password_allowed(struct imap_session *s);
+
+/* imapd-mailbox.c */
+void imap_cmd_select(struct imap_session *s, struct imap_cmd **cmd);
+void imap_cmd_close(struct imap_session *s, struct imap_cmd **cmd);
+void imap_cmd_unselect(struct imap_session *s, struct imap_cmd **cmd);
+void imap_cmd_create(struct imap_session *s, struct imap_cmd **cmd);
+void imap_cmd_delete(struct imap_session *s, struct imap_cmd **cmd);
+void imap_cmd_rename(struct imap_session *s, struct imap_cmd **cmd);
+void imap_cmd_subscribe(struct imap_session *s, struct imap_cmd **cmd);
+void imap_cmd_list(struct imap_session *s, struct imap_cmd **cmd);
+void imap_cmd_status(struct imap_session *s, struct imap_cmd **cmd);
+void imap_cmd_namespace(struct imap_session *s, struct imap_cmd **cmd);
+void imap_selected_clear(struct imap_selected *sel);
+/* "(\\Seen \\Deleted kw)" with \\Recent when recent. */
+void imap_out_flags(FILE *out, uint32_t flags, const char *keywords, bool recent);
+/* The one NO for a store failure. */
+void imap_out_store_error(FILE *out, const struct imap_cmd *cmd, const struct store_error *e);
+
+/* imapd-message.c */
+void imap_cmd_fetch(struct imap_session *s, struct imap_cmd **cmd);
+void imap_cmd_store(struct imap_session *s, struct imap_cmd **cmd);
+void imap_cmd_expunge(struct imap_session *s, struct imap_cmd **cmd);
+void imap_cmd_search(struct imap_session *s, struct imap_cmd **cmd);
+void imap_cmd_uid(struct imap_session *s, struct imap_cmd **cmd);
+void imap_cmd_check(struct imap_session *s, struct imap_cmd **cmd);
 
 #endif

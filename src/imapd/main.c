@@ -6,6 +6,14 @@
 
 #include "imapd-parse.h"
 #include "imapd.h"
+#include "store-conf.h"
+
+static struct store *imapd_store_handle;
+
+struct store *imapd_store(void)
+{
+    return imapd_store_handle;
+}
 
 /* RFC 3501 section 7.5: the command continuation request for a synchronising literal. */
 static const char imapd_continuation[] = "+ Ready for literal data\r\n";
@@ -31,16 +39,25 @@ static int imapd_on_open(struct conn *c)
     return 0;
 }
 
-static void imapd_dispatch(struct imap_session *s, const struct imap_cmd *cmd)
+static void imapd_dispatch(struct imap_session *s, struct imap_cmd **cmd)
 {
-    const struct imap_command *command = imap_command_find(cmd->name, cmd->name_len);
+    const struct imap_command *command = imap_command_find((*cmd)->name, (*cmd)->name_len);
+    const struct conf *conf = server_conf(conn_server(s->conn));
 
+    if (s->state == IMAP_STATE_NOT_AUTH &&
+        (long)++s->commands > conf_int(conf, "service.prelogincommands")) {
+        conn_notice(s->conn, "too many commands before login: disconnecting");
+        conn_puts(s->conn, "* BYE Too many commands before login\r\n");
+        s->state = IMAP_STATE_LOGOUT;
+        conn_close(s->conn);
+        return;
+    }
     if (command == NULL) {
-        imap_reply_tagged(s, cmd, "BAD", "Unknown command");
+        imap_reply_tagged(s, *cmd, "BAD", "Unknown command");
         return;
     }
     if ((command->states & s->state) == 0) {
-        imap_reply_tagged(s, cmd, "BAD", "Command not valid in this state");
+        imap_reply_tagged(s, *cmd, "BAD", "Command not valid in this state");
         return;
     }
     command->handler(s, cmd);
@@ -71,6 +88,8 @@ static ssize_t imapd_on_input(struct conn *c, const char *data, size_t len)
 
     if (s->state == IMAP_STATE_LOGOUT)
         return (ssize_t)len;
+    if (s->sasl_cmd != NULL) /* AUTHENTICATE's continuation line is not a command */
+        return imap_sasl_input(s, data, len);
     switch (imap_parser_feed(s->parser, data, len, &used, &out)) {
     case IMAP_PARSE_NEED_MORE:
         break;
@@ -83,8 +102,8 @@ static ssize_t imapd_on_input(struct conn *c, const char *data, size_t len)
         assert(false);
         return -1;
     case IMAP_PARSE_DONE:
-        imapd_dispatch(s, out.cmd);
-        imap_cmd_free(&out.cmd);
+        imapd_dispatch(s, &out.cmd);
+        imap_cmd_free(&out.cmd); /* unless the handler took it */
         break;
     case IMAP_PARSE_ERROR:
         imapd_parse_failed(s, &out.error);
@@ -98,8 +117,12 @@ static void imapd_on_close(struct conn *c)
     struct imap_session *s = conn_data(c);
 
     conn_info(c, "disconnected");
-    if (s != NULL)
+    if (s != NULL) {
         imap_parser_free(&s->parser);
+        imap_cmd_free(&s->sasl_cmd);
+        imap_selected_clear(&s->sel);
+        free(s->user);
+    }
     free(s);
     conn_set_data(c, NULL);
 }
@@ -119,6 +142,20 @@ static void imapd_on_shutdown(struct conn *c)
     conn_puts(c, "* BYE [UNAVAILABLE] Server shutting down\r\n");
 }
 
+static int imapd_on_config(struct server *srv, bool reload)
+{
+    struct store_error err;
+    bool moved;
+
+    if (store_conf_refresh(&imapd_store_handle, server_conf(srv), &moved, &err) != STORE_OK) {
+        log_err("cannot open the store: %s", err.msg);
+        return -1;
+    }
+    if (moved)
+        log_warning("store.partition.primary.path changed: restart imapd to use it");
+    return 0;
+}
+
 static const struct proto imapd_proto = {
     .service = "imap",
     .banner_tag = "IMAP4",
@@ -131,9 +168,13 @@ static const struct proto imapd_proto = {
     .on_refuse = imapd_on_refuse,
     .on_idle = imapd_on_idle,
     .on_shutdown = imapd_on_shutdown,
+    .on_config = imapd_on_config,
 };
 
 int main(int argc, char **argv)
 {
-    return server_main(&imapd_proto, argc, argv);
+    int rc = server_main(&imapd_proto, argc, argv);
+
+    store_close(&imapd_store_handle);
+    return rc;
 }

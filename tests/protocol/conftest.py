@@ -193,16 +193,26 @@ def imapd_factory(workdir, tls_files):
     tmp_path = workdir
     started = []
 
-    def make(settings=None, tls=True):
-        conf = {"local.hostname": "mail.test"}
+    def make(settings=None, tls=True, users=()):
+        store = workdir / "store"
+        if not store.exists():
+            store.mkdir()
+            subprocess.run(["chown", f"{TEST_USER}:nogroup", str(store)], check=True)
+        conf = {"local.hostname": "mail.test", "store.partition.primary.path": str(store),
+                "service.authfailuredelay": "1"}
         if tls:
             conf["local.tls.certfile"] = tls_files["cert"]
             conf["local.tls.keyfile"] = tls_files["key"]
         conf.update(settings or {})
         conf_path = str(tmp_path / f"msg{len(started)}.conf")
         write_conf(conf_path, conf)
+        for u in users:
+            r = store_tool(conf_path, "mailuser", "add", u, "--password-stdin",
+                           stdin="secret\n")
+            assert r.returncode == 0 or "exists" in r.stderr, r.stderr
         d = Daemon(os.path.join(BUILD, "src/imapd/imapd"), ["imap", "imaps"] if tls else ["imap"],
                    conf_path, str(tmp_path / f"imapd{len(started)}.log"))
+        d.store = store
         started.append(d)
         return d.start()
 

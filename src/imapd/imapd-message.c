@@ -1,0 +1,727 @@
+/* Message commands of the selected state (RFC 3501 6.4): FETCH, STORE, EXPUNGE, SEARCH, CHECK
+ * (and NOOP's report of other sessions' changes), and their UID forms. Work runs on the pool
+ * and reads the store; replies are built in memory. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "imapd-args.h"
+#include "imapd-section.h"
+#include "imapd-seqset.h"
+#include "imapd.h"
+
+/* Messages larger than this are not served by FETCH yet: bodies are read into memory here
+ * until the streaming FETCH of the IMAP issue lands. */
+#define IMAP_FETCH_BODY_MAX (64u * 1024 * 1024)
+
+static int imap_uid_cmp(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* A command's arguments after "UID" when it came as "UID FETCH ..." (uid_r set). */
+static const struct imap_arg *imap_args_of(const struct imap_cmd *cmd, bool *uid_r)
+{
+    *uid_r = cmd->name_len == 3 && strncasecmp(cmd->name, "UID", 3) == 0;
+    return *uid_r ? cmd->args->next : cmd->args;
+}
+
+/* Position (1-based) of uid in the session's view, 0 when absent. */
+static uint32_t imap_seq_of(const struct imap_session *s, uint32_t uid)
+{
+    size_t lo = 0, hi = s->sel.n;
+
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (s->sel.uids[mid] == uid)
+            return (uint32_t)mid + 1;
+        if (s->sel.uids[mid] < uid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
+/* The UIDs a sequence set (or UID set) names in this session's view, ascending. */
+static int imap_set_uids(struct imap_session *s, const struct imap_cmd *cmd,
+                         const struct imap_arg *arg, bool uid, uint32_t **uids_r, size_t *n_r,
+                         FILE *out)
+{
+    const char *atom, *why = "Bad sequence set";
+    struct imap_seqset set;
+
+    *uids_r = NULL;
+    *n_r = 0;
+    if (!imap_arg_get_atom(arg, &atom) ||
+        imap_seqset_parse(atom, strlen(atom), cmd->arena, &set, &why) != 0) {
+        imap_out_tagged(out, cmd, "BAD", "%s", why);
+        return -1;
+    }
+    imap_seqset_resolve(&set,
+                        uid ? (s->sel.n ? s->sel.uids[s->sel.n - 1] : 0) : (uint32_t)s->sel.n);
+    *uids_r = calloc(s->sel.n + 1, sizeof(**uids_r));
+    if (*uids_r == NULL)
+        return -1;
+    for (size_t i = 0; i < s->sel.n; i++)
+        if (imap_seqset_contains(&set, uid ? s->sel.uids[i] : (uint32_t)i + 1))
+            (*uids_r)[(*n_r)++] = s->sel.uids[i];
+    /* RFC 3501 6.4.8: a sequence number beyond the mailbox is an error, a UID never is */
+    if (!uid && set.count > 0 && set.ranges[set.count - 1].hi > s->sel.n) {
+        imap_out_tagged(out, cmd, "BAD", "No such message (sequence number beyond %zu)", s->sel.n);
+        free(*uids_r);
+        *uids_r = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static void imap_out_internaldate(FILE *out, const struct store_msg *m)
+{
+    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    time_t t = (time_t)(m->internaldate + (int64_t)m->tzoff * 60);
+    struct tm tm;
+    int off = m->tzoff < 0 ? -m->tzoff : m->tzoff;
+
+    gmtime_r(&t, &tm);
+    fprintf(out, "\"%02d-%s-%04d %02d:%02d:%02d %c%02d%02d\"", tm.tm_mday, months[tm.tm_mon],
+            tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec, m->tzoff < 0 ? '-' : '+', off / 60,
+            off % 60);
+}
+
+enum {
+    F_FLAGS = 1 << 0,
+    F_UID = 1 << 1,
+    F_INTERNALDATE = 1 << 2,
+    F_SIZE = 1 << 3,
+    F_ENVELOPE = 1 << 4,
+    F_BODYSTRUCTURE = 1 << 5,
+    F_BODY = 1 << 6,
+    F_RFC822 = 1 << 7,
+    F_RFC822_HEADER = 1 << 8,
+    F_RFC822_TEXT = 1 << 9,
+};
+
+#define IMAP_FETCH_SECTIONS_MAX 32
+
+struct imap_fetch {
+    unsigned items;
+    struct imap_section sections[IMAP_FETCH_SECTIONS_MAX];
+    const char *names[IMAP_FETCH_SECTIONS_MAX]; /* the atom as the client wrote it */
+    unsigned nsections;
+    bool sets_seen;
+};
+
+/* Parses one fetch attribute into f; returns false after writing BAD. */
+static bool imap_fetch_item(const struct imap_cmd *cmd, const char *atom, struct imap_fetch *f,
+                            FILE *out)
+{
+    static const struct {
+        const char *name;
+        unsigned bits;
+    } simple[] = {
+        {"FLAGS", F_FLAGS},
+        {"UID", F_UID},
+        {"INTERNALDATE", F_INTERNALDATE},
+        {"RFC822.SIZE", F_SIZE},
+        {"ENVELOPE", F_ENVELOPE},
+        {"BODYSTRUCTURE", F_BODYSTRUCTURE},
+        {"BODY", F_BODY},
+        {"RFC822", F_RFC822},
+        {"RFC822.HEADER", F_RFC822_HEADER},
+        {"RFC822.TEXT", F_RFC822_TEXT},
+        {"ALL", F_FLAGS | F_INTERNALDATE | F_SIZE | F_ENVELOPE},
+        {"FAST", F_FLAGS | F_INTERNALDATE | F_SIZE},
+        {"FULL", F_FLAGS | F_INTERNALDATE | F_SIZE | F_ENVELOPE | F_BODY},
+    };
+    const char *why = "Bad fetch attribute";
+    int r;
+
+    for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++) {
+        if (strcasecmp(atom, simple[i].name) == 0) {
+            f->items |= simple[i].bits;
+            f->sets_seen |= (simple[i].bits & (F_RFC822 | F_RFC822_TEXT)) != 0;
+            return true;
+        }
+    }
+    if (f->nsections == IMAP_FETCH_SECTIONS_MAX) {
+        imap_out_tagged(out, cmd, "BAD", "Too many body sections in one FETCH");
+        return false;
+    }
+    r = imap_section_parse(atom, strlen(atom), cmd->arena, &f->sections[f->nsections], &why);
+    if (r != 1) {
+        imap_out_tagged(out, cmd, "BAD", "%s: %s", why, atom);
+        return false;
+    }
+    struct imap_section *sec = &f->sections[f->nsections];
+    if (sec->item != IMAP_FETCH_BODY && sec->item != IMAP_FETCH_BODY_PEEK) {
+        imap_out_tagged(out, cmd, "NO", "[CANNOT] BINARY fetches are not supported yet");
+        return false;
+    }
+    if (sec->nparts > 0) {
+        imap_out_tagged(out, cmd, "NO", "[CANNOT] MIME part sections are not supported yet");
+        return false;
+    }
+    f->sets_seen |= sec->item == IMAP_FETCH_BODY;
+    f->names[f->nsections++] = atom;
+    return true;
+}
+
+/* The header lines of hdr named (or, with not, not named) in sec->fields, then CRLF. */
+static void imap_header_fields(FILE *out, const char *hdr, size_t len,
+                               const struct imap_section *sec, bool not )
+{
+    size_t i = 0;
+
+    while (i < len) {
+        size_t end = i;
+        /* a field runs to a line end not followed by a continuation (space or tab) */
+        for (;;) {
+            const char *nl = memchr(hdr + end, '\n', len - end);
+            end = nl != NULL ? (size_t)(nl - hdr) + 1 : len;
+            if (end >= len || (hdr[end] != ' ' && hdr[end] != '\t'))
+                break;
+        }
+        const char *colon = memchr(hdr + i, ':', end - i);
+        if (colon != NULL) {
+            size_t nlen = (size_t)(colon - (hdr + i));
+            bool named = false;
+            for (unsigned k = 0; k < sec->nfields && !named; k++)
+                named = strlen(sec->fields[k]) == nlen &&
+                        strncasecmp(sec->fields[k], hdr + i, nlen) == 0;
+            if (named != not )
+                fwrite(hdr + i, 1, end - i, out);
+        }
+        i = end;
+    }
+    fputs("\r\n", out);
+}
+
+/* The name a body section goes back under: as asked, without .PEEK, <o.l> as <o>. */
+static void imap_out_section_name(FILE *out, const char *atom, const struct imap_section *sec)
+{
+    const char *peek = strcasestr(atom, ".PEEK");
+    const char *end = strchr(atom, ']');
+
+    if (peek != NULL && peek < strchr(atom, '[')) {
+        fwrite(atom, 1, (size_t)(peek - atom), out);
+        atom = peek + 5;
+    }
+    fwrite(atom, 1, (size_t)(end - atom) + 1, out);
+    if (sec->partial)
+        fprintf(out, "<%u>", sec->offset);
+}
+
+static void imap_out_literal(FILE *out, const char *data, size_t len)
+{
+    fprintf(out, "{%zu}\r\n", len);
+    fwrite(data, 1, len, out);
+}
+
+/* Reads a message's body file; NULL when it cannot. */
+static char *imap_read_body(struct imap_session *s, const struct store_msg *m)
+{
+    struct store_error err;
+    char *buf;
+    int fd;
+
+    if (m->size > IMAP_FETCH_BODY_MAX ||
+        store_msg_open(imapd_store(), s->user, m, &fd, &err) != STORE_OK)
+        return NULL;
+    buf = malloc(m->size + 1);
+    if (buf != NULL && pread(fd, buf, m->size, 0) != (ssize_t)m->size) {
+        free(buf);
+        buf = NULL;
+    }
+    close(fd);
+    return buf;
+}
+
+static void imap_fetch_one(struct imap_session *s, const struct imap_fetch *f, bool uid,
+                           const struct store_msg *m, FILE *out)
+{
+    struct store_mime mime = {0};
+    struct store_error err;
+    char *body = NULL;
+    const char *sep = "";
+    bool need_body = f->nsections > 0 || (f->items & (F_RFC822 | F_RFC822_HEADER | F_RFC822_TEXT));
+
+    if ((f->items & (F_ENVELOPE | F_BODYSTRUCTURE | F_BODY)) &&
+        store_msg_get_mime(imapd_store(), s->user, s->sel.id, m->uid, &mime, &err) != STORE_OK)
+        memset(&mime, 0, sizeof(mime));
+    if (need_body)
+        body = imap_read_body(s, m);
+    fprintf(out, "* %u FETCH (", imap_seq_of(s, m->uid));
+#define SEP() (fputs(sep, out), sep = " ")
+    if ((f->items & F_UID) || uid) {
+        SEP();
+        fprintf(out, "UID %u", m->uid);
+    }
+    if (f->items & F_FLAGS) {
+        SEP();
+        fputs("FLAGS ", out);
+        imap_out_flags(out, m->flags, m->keywords,
+                       s->sel.first_recent != 0 && m->uid >= s->sel.first_recent);
+    }
+    if (f->items & F_INTERNALDATE) {
+        SEP();
+        fputs("INTERNALDATE ", out);
+        imap_out_internaldate(out, m);
+    }
+    if (f->items & F_SIZE) {
+        SEP();
+        fprintf(out, "RFC822.SIZE %llu", (unsigned long long)m->size);
+    }
+    if (f->items & F_ENVELOPE) {
+        SEP();
+        fprintf(out, "ENVELOPE %s", mime.envelope ? mime.envelope : "NIL");
+    }
+    if (f->items & F_BODYSTRUCTURE) {
+        SEP();
+        fprintf(out, "BODYSTRUCTURE %s", mime.bodystructure ? mime.bodystructure : "NIL");
+    }
+    if (f->items & F_BODY) {
+        SEP();
+        fprintf(out, "BODY %s", mime.body ? mime.body : "NIL");
+    }
+    size_t hs = m->header_size <= m->size ? m->header_size : m->size;
+    if (f->items & F_RFC822) {
+        SEP();
+        fputs("RFC822 ", out);
+        body ? imap_out_literal(out, body, m->size) : (void)fputs("NIL", out);
+    }
+    if (f->items & F_RFC822_HEADER) {
+        SEP();
+        fputs("RFC822.HEADER ", out);
+        body ? imap_out_literal(out, body, hs) : (void)fputs("NIL", out);
+    }
+    if (f->items & F_RFC822_TEXT) {
+        SEP();
+        fputs("RFC822.TEXT ", out);
+        body ? imap_out_literal(out, body + hs, m->size - hs) : (void)fputs("NIL", out);
+    }
+    for (unsigned i = 0; i < f->nsections; i++) {
+        const struct imap_section *sec = &f->sections[i];
+        char *part = NULL;
+        size_t plen = 0;
+        SEP();
+        imap_out_section_name(out, f->names[i], sec);
+        fputc(' ', out);
+        if (body == NULL) {
+            fputs("NIL", out);
+            continue;
+        }
+        FILE *pf = open_memstream(&part, &plen);
+        if (pf == NULL) {
+            fputs("NIL", out);
+            continue;
+        }
+        switch (sec->text) {
+        case IMAP_SECTION_HEADER:
+            fwrite(body, 1, hs, pf);
+            break;
+        case IMAP_SECTION_TEXT:
+            fwrite(body + hs, 1, m->size - hs, pf);
+            break;
+        case IMAP_SECTION_HEADER_FIELDS:
+        case IMAP_SECTION_HEADER_FIELDS_NOT:
+            imap_header_fields(pf, body, hs > 2 ? hs - 2 : hs, sec,
+                               sec->text == IMAP_SECTION_HEADER_FIELDS_NOT);
+            break;
+        default:
+            fwrite(body, 1, m->size, pf);
+            break;
+        }
+        fclose(pf);
+        size_t off = sec->partial ? (sec->offset < plen ? sec->offset : plen) : 0;
+        size_t n = plen - off;
+        if (sec->partial && sec->length < n)
+            n = sec->length;
+        imap_out_literal(out, part + off, n);
+        free(part);
+    }
+#undef SEP
+    fputs(")\r\n", out);
+    free(body);
+    store_mime_clear(&mime);
+}
+
+static void fetch_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *out)
+{
+    bool uid;
+    const struct imap_arg *args = imap_args_of(cmd, &uid), *items = NULL;
+    struct imap_fetch f = {0};
+    unsigned count = 1;
+    uint32_t *uids;
+    size_t n;
+    struct store_msg *msgs = NULL;
+    struct store_error err;
+    size_t nm = 0;
+
+    if (args == NULL || args->next == NULL || args->next->next != NULL) {
+        imap_out_tagged(out, cmd, "BAD", "Usage: FETCH set items");
+        return;
+    }
+    if (!imap_arg_get_list(args->next, &items, &count))
+        items = args->next;
+    for (const struct imap_arg *it = items; it != NULL && count-- > 0; it = it->next) {
+        const char *atom;
+        if (!imap_arg_get_atom(it, &atom)) {
+            imap_out_tagged(out, cmd, "BAD", "Bad fetch attribute");
+            return;
+        }
+        if (!imap_fetch_item(cmd, atom, &f, out))
+            return;
+    }
+    if (imap_set_uids(s, cmd, args, uid, &uids, &n, out) < 0)
+        return;
+    if (n > 0 && store_msg_list(imapd_store(), s->user, s->sel.id, uids[0], uids[n - 1], &msgs, &nm,
+                                &err) != STORE_OK) {
+        imap_out_store_error(out, cmd, &err);
+        free(uids);
+        return;
+    }
+    /* BODY[] and RFC822 set \Seen in a read-write mailbox (RFC 3501 6.4.5) */
+    if (f.sets_seen && !s->sel.readonly) {
+        struct store_flag_update up = {.op = STORE_FLAGS_ADD, .flags = STORE_FLAG_SEEN};
+        uint32_t *unseen = calloc(nm + 1, sizeof(*unseen));
+        size_t nu = 0;
+        for (size_t i = 0; unseen != NULL && i < nm; i++)
+            if (!(msgs[i].flags & STORE_FLAG_SEEN))
+                unseen[nu++] = msgs[i].uid;
+        if (nu > 0 && store_flags_update(imapd_store(), s->user, s->sel.id, unseen, nu, &up, NULL,
+                                         NULL, NULL, NULL, &err) == STORE_OK) {
+            for (size_t i = 0; i < nm; i++)
+                msgs[i].flags |= STORE_FLAG_SEEN;
+            f.items |= F_FLAGS;
+        }
+        free(unseen);
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < nm; i++) {
+        while (k < n && uids[k] < msgs[i].uid)
+            k++;
+        if (k < n && uids[k] == msgs[i].uid && imap_seq_of(s, msgs[i].uid) != 0)
+            imap_fetch_one(s, &f, uid, &msgs[i], out);
+    }
+    imap_out_tagged(out, cmd, "OK", "%sFETCH completed", uid ? "UID " : "");
+    store_msg_list_free(&msgs, nm);
+    free(uids);
+}
+
+void imap_cmd_fetch(struct imap_session *s, struct imap_cmd **cmd)
+{
+    imap_run(s, cmd, fetch_work);
+}
+
+/* A flag list or a single flag: system flags into *flags_r, keywords space-separated. */
+static bool imap_parse_flags(const struct imap_cmd *cmd, const struct imap_arg *arg,
+                             uint32_t *flags_r, char **keywords_r)
+{
+    static const struct {
+        const char *name;
+        uint32_t bit;
+    } sys[] = {{"\\Seen", STORE_FLAG_SEEN},       {"\\Answered", STORE_FLAG_ANSWERED},
+               {"\\Flagged", STORE_FLAG_FLAGGED}, {"\\Deleted", STORE_FLAG_DELETED},
+               {"\\Draft", STORE_FLAG_DRAFT},     {"\\Recent", 0}};
+    const struct imap_arg *first = arg;
+    unsigned count = 1;
+    char *kw = NULL;
+    size_t kwlen = 0;
+    FILE *k = open_memstream(&kw, &kwlen);
+
+    if (k == NULL)
+        return false;
+    if (!imap_arg_get_list(arg, &first, &count))
+        first = arg;
+    *flags_r = 0;
+    for (const struct imap_arg *it = first; it != NULL && count-- > 0; it = it->next) {
+        const char *atom;
+        bool known = false;
+        if (!imap_arg_get_atom(it, &atom)) {
+            fclose(k);
+            free(kw);
+            return false;
+        }
+        for (size_t i = 0; i < sizeof(sys) / sizeof(sys[0]) && !known; i++) {
+            if (strcasecmp(atom, sys[i].name) == 0) {
+                *flags_r |= sys[i].bit;
+                known = true;
+            }
+        }
+        if (!known && atom[0] == '\\') { /* an unknown system flag cannot be stored */
+            fclose(k);
+            free(kw);
+            return false;
+        }
+        if (!known)
+            fprintf(k, "%s%s", ftell(k) > 0 ? " " : "", atom);
+    }
+    fclose(k);
+    *keywords_r = kw;
+    (void)cmd;
+    return true;
+}
+
+static void store_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *out)
+{
+    bool uid, silent;
+    const struct imap_arg *args = imap_args_of(cmd, &uid);
+    const char *item;
+    struct store_flag_update up = {0};
+    uint32_t *uids = NULL;
+    size_t n;
+    char *keywords = NULL;
+    struct store_msg *result = NULL;
+    size_t nresult = 0;
+    struct store_error err;
+
+    if (args == NULL || args->next == NULL || args->next->next == NULL ||
+        args->next->next->next != NULL || !imap_arg_get_atom(args->next, &item)) {
+        imap_out_tagged(out, cmd, "BAD", "Usage: STORE set (+|-)FLAGS[.SILENT] (flags)");
+        return;
+    }
+    size_t ilen = strlen(item);
+    silent = ilen > 7 && strcasecmp(item + ilen - 7, ".SILENT") == 0;
+    if (silent)
+        ilen -= 7;
+    if (ilen == 5 && strncasecmp(item, "FLAGS", 5) == 0)
+        up.op = STORE_FLAGS_REPLACE;
+    else if (ilen == 6 && strncasecmp(item, "+FLAGS", 6) == 0)
+        up.op = STORE_FLAGS_ADD;
+    else if (ilen == 6 && strncasecmp(item, "-FLAGS", 6) == 0)
+        up.op = STORE_FLAGS_REMOVE;
+    else {
+        imap_out_tagged(out, cmd, "BAD", "Unknown STORE item");
+        return;
+    }
+    if (!imap_parse_flags(cmd, args->next->next, &up.flags, &keywords)) {
+        imap_out_tagged(out, cmd, "BAD", "Bad flag list");
+        return;
+    }
+    up.keywords = keywords;
+    if (s->sel.readonly) {
+        imap_out_tagged(out, cmd, "NO", "[READ-ONLY] Mailbox is read-only");
+        free(keywords);
+        return;
+    }
+    if (imap_set_uids(s, cmd, args, uid, &uids, &n, out) < 0) {
+        free(keywords);
+        return;
+    }
+    if (n > 0 && store_flags_update(imapd_store(), s->user, s->sel.id, uids, n, &up, &result,
+                                    &nresult, NULL, NULL, &err) != STORE_OK) {
+        imap_out_store_error(out, cmd, &err);
+    } else {
+        for (size_t i = 0; i < nresult && !silent; i++) {
+            fprintf(out, "* %u FETCH (", imap_seq_of(s, result[i].uid));
+            if (uid)
+                fprintf(out, "UID %u ", result[i].uid);
+            fputs("FLAGS ", out);
+            imap_out_flags(out, result[i].flags, result[i].keywords,
+                           s->sel.first_recent != 0 && result[i].uid >= s->sel.first_recent);
+            fputs(")\r\n", out);
+        }
+        imap_out_tagged(out, cmd, "OK", "%sSTORE completed", uid ? "UID " : "");
+    }
+    store_msg_list_free(&result, nresult);
+    free(uids);
+    free(keywords);
+}
+
+void imap_cmd_store(struct imap_session *s, struct imap_cmd **cmd)
+{
+    imap_run(s, cmd, store_work);
+}
+
+/* Drops uid from the session's view, answering "* seq EXPUNGE". */
+static void imap_forget(struct imap_session *s, uint32_t uid, FILE *out)
+{
+    uint32_t seq = imap_seq_of(s, uid);
+
+    if (seq == 0)
+        return;
+    fprintf(out, "* %u EXPUNGE\r\n", seq);
+    memmove(&s->sel.uids[seq - 1], &s->sel.uids[seq], (s->sel.n - seq) * sizeof(uint32_t));
+    s->sel.n--;
+}
+
+static void expunge_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *out)
+{
+    uint32_t *gone = NULL;
+    size_t ngone = 0;
+    struct store_error err;
+
+    if (s->sel.readonly) {
+        imap_out_tagged(out, cmd, "NO", "[READ-ONLY] Mailbox is read-only");
+        return;
+    }
+    if (store_expunge(imapd_store(), s->user, s->sel.id, NULL, 0, &gone, &ngone, &err) !=
+        STORE_OK) {
+        imap_out_store_error(out, cmd, &err);
+        return;
+    }
+    for (size_t i = 0; i < ngone; i++)
+        imap_forget(s, gone[i], out);
+    free(gone);
+    imap_out_tagged(out, cmd, "OK", "EXPUNGE completed");
+}
+
+void imap_cmd_expunge(struct imap_session *s, struct imap_cmd **cmd)
+{
+    imap_run(s, cmd, expunge_work);
+}
+
+/* Brings the session's view up to date: messages expunged elsewhere, then new ones (RFC 3501
+ * 7.4.1 allows EXPUNGE here, at a command that is not FETCH, STORE or SEARCH). */
+static void imap_sync(struct imap_session *s, FILE *out)
+{
+    struct store_msg *msgs = NULL;
+    struct store_error err;
+    size_t n = 0;
+
+    if (store_msg_list(imapd_store(), s->user, s->sel.id, 1, 0, &msgs, &n, &err) != STORE_OK)
+        return;
+    uint32_t *now = calloc(n + 1, sizeof(*now));
+    if (now == NULL) {
+        store_msg_list_free(&msgs, n);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        now[i] = msgs[i].uid;
+    for (size_t i = 0; i < s->sel.n;) {
+        uint32_t u = s->sel.uids[i];
+        bool kept = bsearch(&u, now, n, sizeof(*now), imap_uid_cmp) != NULL;
+        if (!kept)
+            imap_forget(s, u, out);
+        else
+            i++;
+    }
+    uint32_t last = s->sel.n ? s->sel.uids[s->sel.n - 1] : 0;
+    size_t added = 0;
+    uint32_t *grown = realloc(s->sel.uids, (s->sel.n + n + 1) * sizeof(*grown));
+    if (grown != NULL) {
+        s->sel.uids = grown;
+        for (size_t i = 0; i < n; i++)
+            if (now[i] > last)
+                s->sel.uids[s->sel.n + added++] = now[i];
+        s->sel.n += added;
+    }
+    if (added > 0)
+        fprintf(out, "* %zu EXISTS\r\n", s->sel.n);
+    free(now);
+    store_msg_list_free(&msgs, n);
+}
+
+static void check_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *out)
+{
+    imap_sync(s, out);
+    imap_out_tagged(out, cmd, "OK", "%.*s completed", (int)cmd->name_len, cmd->name);
+}
+
+void imap_cmd_check(struct imap_session *s, struct imap_cmd **cmd)
+{
+    imap_run(s, cmd, check_work);
+}
+
+static void search_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *out)
+{
+    static const struct {
+        const char *key;
+        uint32_t flag;
+        bool set;
+    } flag_keys[] = {
+        {"SEEN", STORE_FLAG_SEEN, true},         {"UNSEEN", STORE_FLAG_SEEN, false},
+        {"DELETED", STORE_FLAG_DELETED, true},   {"UNDELETED", STORE_FLAG_DELETED, false},
+        {"FLAGGED", STORE_FLAG_FLAGGED, true},   {"UNFLAGGED", STORE_FLAG_FLAGGED, false},
+        {"ANSWERED", STORE_FLAG_ANSWERED, true}, {"UNANSWERED", STORE_FLAG_ANSWERED, false},
+        {"DRAFT", STORE_FLAG_DRAFT, true},       {"UNDRAFT", STORE_FLAG_DRAFT, false},
+    };
+    bool uid;
+    const struct imap_arg *args = imap_args_of(cmd, &uid);
+    uint32_t must = 0, must_not = 0;
+    uint32_t *set_uids = NULL;
+    size_t nset = 0;
+    bool have_set = false;
+    struct store_msg *msgs = NULL;
+    struct store_error err;
+    size_t n = 0;
+
+    for (const struct imap_arg *a = args; a != NULL; a = a->next) {
+        const char *key;
+        bool known = false;
+        if (!imap_arg_get_atom(a, &key)) {
+            imap_out_tagged(out, cmd, "NO", "[CANNOT] This search is not supported yet");
+            goto out;
+        }
+        if (strcasecmp(key, "ALL") == 0)
+            continue;
+        for (size_t i = 0; i < sizeof(flag_keys) / sizeof(flag_keys[0]) && !known; i++) {
+            if (strcasecmp(key, flag_keys[i].key) == 0) {
+                *(flag_keys[i].set ? &must : &must_not) |= flag_keys[i].flag;
+                known = true;
+            }
+        }
+        if (known)
+            continue;
+        bool by_uid = strcasecmp(key, "UID") == 0;
+        if (by_uid)
+            a = a->next;
+        if (a != NULL && !have_set &&
+            (by_uid || (key[0] >= '0' && key[0] <= '9') || key[0] == '*')) {
+            if (imap_set_uids(s, cmd, a, by_uid, &set_uids, &nset, out) < 0)
+                goto out;
+            have_set = true;
+            continue;
+        }
+        imap_out_tagged(out, cmd, "NO", "[CANNOT] Search key %s is not supported yet", key);
+        goto out;
+    }
+    if (store_msg_list(imapd_store(), s->user, s->sel.id, 1, 0, &msgs, &n, &err) != STORE_OK) {
+        imap_out_store_error(out, cmd, &err);
+        goto out;
+    }
+    fputs("* SEARCH", out);
+    for (size_t i = 0; i < n; i++) {
+        const struct store_msg *m = &msgs[i];
+        uint32_t seq = imap_seq_of(s, m->uid);
+        if (seq == 0 || (m->flags & must) != must || (m->flags & must_not) != 0)
+            continue;
+        if (have_set && bsearch(&m->uid, set_uids, nset, sizeof(*set_uids), imap_uid_cmp) == NULL)
+            continue;
+        fprintf(out, " %u", uid ? m->uid : seq);
+    }
+    fputs("\r\n", out);
+    imap_out_tagged(out, cmd, "OK", "%sSEARCH completed", uid ? "UID " : "");
+out:
+    store_msg_list_free(&msgs, n);
+    free(set_uids);
+}
+
+void imap_cmd_search(struct imap_session *s, struct imap_cmd **cmd)
+{
+    imap_run(s, cmd, search_work);
+}
+
+void imap_cmd_uid(struct imap_session *s, struct imap_cmd **cmd)
+{
+    const char *sub;
+
+    if ((*cmd)->nargs < 2 || !imap_arg_get_atom((*cmd)->args, &sub)) {
+        imap_reply_tagged(s, *cmd, "BAD", "Usage: UID FETCH|STORE|SEARCH ...");
+        return;
+    }
+    if (strcasecmp(sub, "FETCH") == 0)
+        imap_run(s, cmd, fetch_work);
+    else if (strcasecmp(sub, "STORE") == 0)
+        imap_run(s, cmd, store_work);
+    else if (strcasecmp(sub, "SEARCH") == 0)
+        imap_run(s, cmd, search_work);
+    else
+        imap_reply_tagged(s, *cmd, "BAD", "Unknown or unsupported UID command");
+}

@@ -1,0 +1,172 @@
+"""imapd's first real sessions: login (LOGIN, AUTHENTICATE PLAIN with SASL-IR), the mailbox
+commands and the message commands, through Python's imaplib and scripted sessions."""
+import imaplib
+import re
+import time
+
+import pytest
+
+from conftest import client_tls_context, store_tool
+
+
+def deliver(d, user, i, mailbox=None):
+    msg = (f"From: Sender <s@example.org>\r\nTo: {user}@example.org\r\nSubject: message {i}\r\n"
+           f"Message-ID: <imap-{i}@test>\r\nDate: Fri, 27 Nov 2026 10:00:00 +0000\r\n\r\n"
+           f"Body of message {i}.\r\n")
+    args = ["-m", mailbox] if mailbox else []
+    r = store_tool(d.conf_path, "deliver", *args, user, stdin=msg.encode())
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.fixture
+def imap(imapd_factory):
+    d = imapd_factory(users=("alice", "bob"))
+    for i in range(1, 4):
+        deliver(d, "alice", i)
+    return d
+
+
+def connect(d):
+    return imaplib.IMAP4("127.0.0.1", d.ports["imap"])
+
+
+def test_login_select_fetch_logout(imap):
+    m = connect(imap)
+    assert "AUTH=PLAIN" in m.capabilities and "SASL-IR" in m.capabilities
+    typ, data = m.login("alice", "secret")
+    assert typ == "OK" and b"CAPABILITY" in data[0]
+    typ, data = m.select("INBOX")
+    assert typ == "OK" and data == [b"3"]
+    assert m.untagged_responses.get("UIDVALIDITY")
+    typ, data = m.fetch("1:*", "(UID FLAGS RFC822.SIZE INTERNALDATE)")
+    assert typ == "OK" and len(data) == 3
+    assert b"UID 1 " in data[0] and b"FLAGS (\\Recent)" in data[0]
+    assert re.search(rb'RFC822\.SIZE \d+', data[0])
+    assert re.search(rb'INTERNALDATE "\d\d-[A-Z][a-z]{2}-\d{4} \d\d:\d\d:\d\d [+-]\d{4}"', data[0])
+    typ, data = m.fetch("2", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    assert data[0][1] == b"Subject: message 2\r\n\r\n"
+    typ, data = m.fetch("2", "(ENVELOPE)")
+    assert b'"message 2"' in data[0] and b'"Sender"' in data[0]
+    typ, data = m.fetch("3", "(RFC822)")
+    assert data[0][1].endswith(b"Body of message 3.\r\n")
+    # a non-peek body fetch set \Seen
+    typ, data = m.fetch("3", "(FLAGS)")
+    assert b"\\Seen" in data[0]
+    typ, data = m.fetch("1", "(BODY[]<0.5>)")
+    assert data[0][1] == b"Retur" or data[0][1] == b"From:"
+    m.logout()
+
+
+def test_wrong_password_and_unknown_user(imap):
+    m = connect(imap)
+    t0 = time.time()
+    with pytest.raises(imaplib.IMAP4.error, match="AUTHENTICATIONFAILED"):
+        m.login("alice", "wrong")
+    assert time.time() - t0 >= 0.9
+    with pytest.raises(imaplib.IMAP4.error, match="AUTHENTICATIONFAILED"):
+        m.login("nobody", "secret")
+
+
+def test_authenticate_plain(imap):
+    c = imap.connect()
+    c.line()
+    assert c.cmd("a AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==")[1].startswith(
+        "a OK [CAPABILITY")
+    c = imap.connect()
+    c.line()
+    c.send("b AUTHENTICATE PLAIN\r\n")
+    assert c.line() == "+ "
+    c.send("AGFsaWNlAHNlY3JldA==\r\n")
+    assert c.line().startswith("b OK [CAPABILITY")
+    assert c.cmd("c SELECT inbox")[1] == "c OK [READ-WRITE] SELECT completed"
+
+
+def test_plaintextmincipher(imapd_factory):
+    d = imapd_factory({"service.imap.plaintextmincipher": "128"}, users=("alice",))
+    c = d.connect()
+    greeting = c.line()
+    assert "LOGINDISABLED" in greeting and "AUTH=PLAIN" not in greeting
+    assert c.cmd("a LOGIN alice secret")[1].startswith("a NO [PRIVACYREQUIRED]")
+    m = imaplib.IMAP4("127.0.0.1", d.ports["imap"])
+    m.starttls(ssl_context=client_tls_context())
+    m.login("alice", "secret")
+    m.logout()
+
+
+def test_mailbox_commands(imap):
+    m = connect(imap)
+    m.login("alice", "secret")
+    assert m.create("Work/Projects")[0] == "OK"
+    assert m.create("Caf\u00e9".encode("utf-7").replace(b"+", b"&").decode())[0] == "OK"
+    typ, data = m.list()
+    names = [re.search(rb'"/" (.*)$', line).group(1).strip(b'"') for line in data]
+    assert b"INBOX" in names and b"Work" in names and b"Work/Projects" in names
+    assert b"Caf&AOk-" in names  # modified UTF-7 out, as it came in
+    assert any(b"\\HasChildren" in line and line.endswith(b'"Work"') for line in data)
+    assert m.rename("Work/Projects", "Work/Done")[0] == "OK"
+    typ, data = m.list('""', "Work/*")
+    assert [line.split(b'"/" ')[1].strip(b'"') for line in data] == [b"Work/Done"]
+    assert m.subscribe("Work/Done")[0] == "OK"
+    typ, data = m.lsub()
+    assert data[0].endswith(b'"Work/Done"')
+    typ, data = m.status("INBOX", "(MESSAGES UNSEEN UIDNEXT UIDVALIDITY)")
+    assert b"MESSAGES 3" in data[0] and b"UIDNEXT 4" in data[0]
+    typ, data = m.create("Work")
+    assert typ == "NO" and b"ALREADYEXISTS" in data[0]
+    typ, data = m.delete("Work")
+    assert typ == "NO"
+    assert m.delete("Work/Done")[0] == "OK"
+    typ, data = m.select("Nope")
+    assert typ == "NO" and b"NONEXISTENT" in data[0]
+    m.logout()
+
+
+def test_store_search_expunge(imap):
+    m = connect(imap)
+    m.login("alice", "secret")
+    m.select("INBOX")
+    typ, data = m.store("1:2", "+FLAGS", "(\\Deleted)")
+    assert typ == "OK" and b"\\Deleted" in data[0]
+    typ, data = m.search(None, "DELETED")
+    assert data == [b"1 2"]
+    typ, data = m.uid("SEARCH", None, "UNDELETED")
+    assert data == [b"3"]
+    typ, data = m.expunge()
+    assert typ == "OK" and data == [b"1", b"1"]
+    typ, data = m.fetch("1", "(UID)")
+    assert b"UID 3" in data[0]
+    typ, data = m.uid("STORE", "3", "+FLAGS", "(\\Flagged $Important)")
+    assert b"UID 3" in data[0] and b"$Important" in data[0]
+    m.close()
+    m.logout()
+
+
+def test_other_sessions_changes_at_noop(imap):
+    a, b = connect(imap), connect(imap)
+    a.login("alice", "secret")
+    b.login("alice", "secret")
+    a.select("INBOX")
+    b.select("INBOX")
+    deliver(imap, "alice", 9)
+    typ, data = a.noop()
+    assert a.untagged_responses.get("EXISTS")[-1] == b"4"
+    b.store("1", "+FLAGS", "(\\Deleted)")
+    b.expunge()
+    a.noop()
+    assert a.untagged_responses.get("EXPUNGE") == [b"1"]
+    a.logout()
+    b.logout()
+
+
+def test_commands_in_the_wrong_state(imap):
+    c = imap.connect()
+    c.line()
+    assert c.cmd("a SELECT INBOX")[1] == "a BAD Command not valid in this state"
+    assert c.cmd("b LOGIN alice")[1] == "b BAD Usage: LOGIN user password"
+    assert c.cmd("c LOGIN alice secret")[1].startswith("c OK")
+    assert c.cmd("d FETCH 1 FLAGS")[1] == "d BAD Command not valid in this state"
+    assert c.cmd("e LOGIN alice secret")[1] == "e BAD Command not valid in this state"
+    c.cmd("f SELECT INBOX")
+    assert c.cmd("g FETCH 9 FLAGS")[1].startswith("g BAD No such message")
+    assert c.cmd("h FETCH 1 (BODY[1.2])")[1].startswith("h NO [CANNOT]")
+    assert c.cmd("i STORE 1 FROB (\\Seen)")[1] == "i BAD Unknown STORE item"
