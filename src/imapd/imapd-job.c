@@ -68,7 +68,9 @@ void imap_out_tagged(FILE *out, const struct imap_cmd *cmd, const char *status, 
 
     fprintf(out, "%.*s %s ", (int)cmd->tag_len, cmd->tag, status);
     va_start(ap, fmt);
-    vfprintf(out, fmt, ap);
+    /* GCC with -fsanitize=undefined cannot see that fmt is never NULL here and warns */
+    if (fmt != NULL)
+        vfprintf(out, fmt, ap);
     va_end(ap);
     fputs("\r\n", out);
 }
