@@ -315,3 +315,31 @@ def test_fetchmail_keep_then_delete(popd_factory, workdir):
     p = login(d)
     assert p.stat()[0] == 0
     p.quit()
+
+
+def test_pop_and_imap_on_one_mailbox(pop, imapd_factory, workdir):
+    """IMAP keeps working beside a POP session holding the maildrop; what POP deletes and
+    retrieves shows up in IMAP as expunged and \\Seen."""
+    import imaplib
+    from conftest import Daemon
+    imap = Daemon(os.path.join(BUILD, "src/imapd/imapd"), ["imap"], pop.conf_path,
+                  str(workdir / "imapd-beside-pop.log")).start()
+    try:
+        p = login(pop)
+        m = imaplib.IMAP4("127.0.0.1", imap.ports["imap"])
+        m.login("alice", "secret")
+        assert m.select("INBOX")[1] == [b"3"]
+        uidl = p.uidl()[1]
+        typ, data = m.fetch("1:*", "(UID)")
+        uids = [int(re.search(rb"UID (\d+)", d).group(1)) for d in data]
+        assert [int(u.split()[1][:8], 16) for u in uidl] == uids  # UIDL carries the IMAP UID
+        p.retr(2)
+        p.dele(1)
+        p.quit()
+        m.noop()
+        assert m.untagged_responses.get("EXPUNGE")[-1] == b"1"
+        typ, data = m.fetch("1", "(FLAGS)")
+        assert b"\\Seen" in data[0]
+        m.logout()
+    finally:
+        imap.stop()
