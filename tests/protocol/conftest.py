@@ -189,39 +189,6 @@ def write_conf(path, settings):
 
 
 @pytest.fixture
-def imapd_factory(workdir, tls_files):
-    tmp_path = workdir
-    started = []
-
-    def make(settings=None, tls=True, users=()):
-        store = workdir / "store"
-        if not store.exists():
-            store.mkdir()
-            subprocess.run(["chown", f"{TEST_USER}:nogroup", str(store)], check=True)
-        conf = {"local.hostname": "mail.test", "store.partition.primary.path": str(store),
-                "service.authfailuredelay": "1"}
-        if tls:
-            conf["local.tls.certfile"] = tls_files["cert"]
-            conf["local.tls.keyfile"] = tls_files["key"]
-        conf.update(settings or {})
-        conf_path = str(tmp_path / f"msg{len(started)}.conf")
-        write_conf(conf_path, conf)
-        for u in users:
-            r = store_tool(conf_path, "mailuser", "add", u, "--password-stdin",
-                           stdin="secret\n")
-            assert r.returncode == 0 or "exists" in r.stderr, r.stderr
-        d = Daemon(os.path.join(BUILD, "src/imapd/imapd"), ["imap", "imaps"] if tls else ["imap"],
-                   conf_path, str(tmp_path / f"imapd{len(started)}.log"))
-        d.store = store
-        started.append(d)
-        return d.start()
-
-    yield make
-    for d in started:
-        d.stop()
-
-
-@pytest.fixture
 def lmtpd_factory(workdir):
     """lmtpd on a unix socket (as halyard-lmtp.socket gives it) over a store in workdir."""
     started = []
@@ -278,32 +245,54 @@ def store_tool(conf_path, name, *args, stdin=None):
                           text=isinstance(stdin, str) or stdin is None)
 
 
-@pytest.fixture
-def popd_factory(workdir, tls_files):
-    """popd on a plain and a TLS port over a store in workdir; returns (daemon, conf path)."""
-    started = []
-    store = workdir / "store"
+class StoreDaemons:
+    """Starts one kind of daemon over a store in workdir (created for the test user), with
+    users added through mailuser; every daemon started is stopped at the end of the test."""
 
-    def make(settings=None, users=("alice",)):
-        if not store.exists():
-            store.mkdir()
-            subprocess.run(["chown", f"{TEST_USER}:nogroup", str(store)], check=True)
-        conf = {"local.hostname": "mail.test", "store.partition.primary.path": str(store),
-                "local.tls.certfile": tls_files["cert"], "local.tls.keyfile": tls_files["key"],
-                "service.authfailuredelay": "1"}
+    def __init__(self, workdir, tls_files, program, fdnames, defaults):
+        self.workdir, self.tls_files, self.program = workdir, tls_files, program
+        self.fdnames, self.defaults = fdnames, defaults
+        self.store = workdir / "store"
+        self.started = []
+
+    def __call__(self, settings=None, tls=True, users=()):
+        if not self.store.exists():
+            self.store.mkdir()
+            subprocess.run(["chown", f"{TEST_USER}:nogroup", str(self.store)], check=True)
+        conf = {"local.hostname": "mail.test", "store.partition.primary.path": str(self.store),
+                "service.authfailuredelay": "1", **self.defaults}
+        if tls:
+            conf["local.tls.certfile"] = self.tls_files["cert"]
+            conf["local.tls.keyfile"] = self.tls_files["key"]
         conf.update(settings or {})
-        conf_path = str(workdir / f"pop{len(started)}.conf")
+        n = len(self.started)
+        conf_path = str(self.workdir / f"{self.program}{n}.conf")
         write_conf(conf_path, conf)
         for u in users:
             r = store_tool(conf_path, "mailuser", "add", u, "--password-stdin",
                            stdin="secret\n")
             assert r.returncode == 0 or "exists" in r.stderr, r.stderr
-        d = Daemon(os.path.join(BUILD, "src/popd/popd"), ["pop", "pops"], conf_path,
-                   str(workdir / f"popd{len(started)}.log"))
-        d.store = store
-        started.append(d)
+        fdnames = self.fdnames if tls else self.fdnames[:1]
+        d = Daemon(os.path.join(BUILD, "src", self.program, self.program), fdnames, conf_path,
+                   str(self.workdir / f"{self.program}{n}.log"))
+        d.store = self.store
+        self.started.append(d)
         return d.start()
 
-    yield make
-    for d in started:
-        d.stop()
+    def stop_all(self):
+        for d in self.started:
+            d.stop()
+
+
+@pytest.fixture
+def imapd_factory(workdir, tls_files):
+    f = StoreDaemons(workdir, tls_files, "imapd", ["imap", "imaps"], {})
+    yield f
+    f.stop_all()
+
+
+@pytest.fixture
+def popd_factory(workdir, tls_files):
+    f = StoreDaemons(workdir, tls_files, "popd", ["pop", "pops"], {})
+    yield lambda settings=None, users=("alice",): f(settings, users=users)
+    f.stop_all()
