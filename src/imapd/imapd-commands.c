@@ -76,6 +76,7 @@ static const struct imap_command imap_commands[] = {
     {"CAPABILITY", cmd_capability, IMAP_STATE_ANY},
     {"CHECK", imap_cmd_check, IMAP_STATE_SELECTED},
     {"CLOSE", imap_cmd_close, IMAP_STATE_SELECTED},
+    {"COPY", imap_cmd_copy, IMAP_STATE_SELECTED},
     {"CREATE", imap_cmd_create, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
     {"DELETE", imap_cmd_delete, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
     {"EXAMINE", imap_cmd_select, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
@@ -86,6 +87,7 @@ static const struct imap_command imap_commands[] = {
     {"LOGIN", imap_cmd_login, IMAP_STATE_NOT_AUTH},
     {"LOGOUT", cmd_logout, IMAP_STATE_ANY},
     {"LSUB", imap_cmd_list, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
+    {"MOVE", imap_cmd_copy, IMAP_STATE_SELECTED},
     {"NAMESPACE", imap_cmd_namespace, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
     {"NOOP", cmd_noop, IMAP_STATE_ANY},
     {"RENAME", imap_cmd_rename, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
@@ -131,7 +133,7 @@ void imap_capability_write(struct imap_session *s)
         conn_puts(s->conn, imap_password_allowed(s) ? " AUTH=PLAIN" : " LOGINDISABLED");
         return;
     }
-    conn_puts(s->conn, " NAMESPACE UNSELECT CHILDREN");
+    conn_puts(s->conn, " NAMESPACE UNSELECT CHILDREN MOVE");
 }
 
 void imap_reply_tagged(struct imap_session *s, const struct imap_cmd *cmd, const char *status,

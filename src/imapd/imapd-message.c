@@ -708,6 +708,80 @@ void imap_cmd_search(struct imap_session *s, struct imap_cmd **cmd)
     imap_run(s, cmd, search_work);
 }
 
+/* COPY and MOVE (RFC 3501 6.4.7, RFC 6851), answered with COPYUID (RFC 4315). */
+static void copy_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *out)
+{
+    bool uid;
+    const struct imap_arg *args = imap_args_of(cmd, &uid);
+    const char *verb = uid ? cmd->args->str : cmd->name;
+    bool move = strncasecmp(verb, "MOVE", 4) == 0;
+    const char *name, *why = "Missing mailbox name";
+    struct store_mailbox dst;
+    struct store_copy_result res = {0};
+    struct store_error err;
+    uint32_t *uids;
+    size_t n;
+
+    if (args == NULL || args->next == NULL || args->next->next != NULL ||
+        imap_arg_get_mailbox(args->next, cmd->arena, &name, &why) != 0) {
+        imap_out_tagged(out, cmd, "BAD", "%s",
+                        args && args->next ? why : "Usage: COPY set mailbox");
+        return;
+    }
+    if (move && s->sel.readonly) {
+        imap_out_tagged(out, cmd, "NO", "[READ-ONLY] Mailbox is read-only");
+        return;
+    }
+    if (imap_set_uids(s, cmd, args, uid, &uids, &n, out) < 0)
+        return;
+    if (store_mailbox_get(imapd_store(), s->user, name, &dst, &err) != STORE_OK) {
+        if (err.code == STORE_ENOTFOUND) /* RFC 3501 6.4.7: the client may CREATE and retry */
+            imap_out_tagged(out, cmd, "NO", "[TRYCREATE] No such mailbox");
+        else
+            imap_out_store_error(out, cmd, &err);
+        free(uids);
+        return;
+    }
+    if (n > 0 && store_copy(imapd_store(), s->user, s->sel.id, uids, n, dst.id, &s->limits, move,
+                            &res, &err) != STORE_OK) {
+        imap_out_store_error(out, cmd, &err);
+    } else {
+        char *copyuid = NULL;
+        size_t clen = 0;
+        FILE *c = open_memstream(&copyuid, &clen);
+        for (size_t i = 0; c != NULL && i < res.n; i++)
+            fprintf(c, "%s%u", i ? "," : "", res.src_uids[i]);
+        if (c != NULL)
+            fputs(" ", c);
+        for (size_t i = 0; c != NULL && i < res.n; i++)
+            fprintf(c, "%s%u", i ? "," : "", res.dst_uids[i]);
+        if (c != NULL)
+            fclose(c);
+        if (move) {
+            /* RFC 6851: COPYUID comes untagged, then the EXPUNGEs, then the tagged OK */
+            if (res.n > 0 && copyuid != NULL)
+                fprintf(out, "* OK [COPYUID %u %s] Moved\r\n", res.uidvalidity, copyuid);
+            for (size_t i = 0; i < res.n; i++)
+                imap_forget(s, res.src_uids[i], out);
+            imap_out_tagged(out, cmd, "OK", "%sMOVE completed", uid ? "UID " : "");
+        } else if (res.n > 0 && copyuid != NULL) {
+            imap_out_tagged(out, cmd, "OK", "[COPYUID %u %s] %sCOPY completed", res.uidvalidity,
+                            copyuid, uid ? "UID " : "");
+        } else {
+            imap_out_tagged(out, cmd, "OK", "%sCOPY completed", uid ? "UID " : "");
+        }
+        free(copyuid);
+    }
+    store_copy_result_clear(&res);
+    store_mailbox_clear(&dst);
+    free(uids);
+}
+
+void imap_cmd_copy(struct imap_session *s, struct imap_cmd **cmd)
+{
+    imap_run(s, cmd, copy_work);
+}
+
 void imap_cmd_uid(struct imap_session *s, struct imap_cmd **cmd)
 {
     const char *sub;
@@ -722,6 +796,8 @@ void imap_cmd_uid(struct imap_session *s, struct imap_cmd **cmd)
         imap_run(s, cmd, store_work);
     else if (strcasecmp(sub, "SEARCH") == 0)
         imap_run(s, cmd, search_work);
+    else if (strcasecmp(sub, "COPY") == 0 || strcasecmp(sub, "MOVE") == 0)
+        imap_run(s, cmd, copy_work);
     else
         imap_reply_tagged(s, *cmd, "BAD", "Unknown or unsupported UID command");
 }

@@ -113,5 +113,6 @@ void imap_cmd_expunge(struct imap_session *s, struct imap_cmd **cmd);
 void imap_cmd_search(struct imap_session *s, struct imap_cmd **cmd);
 void imap_cmd_uid(struct imap_session *s, struct imap_cmd **cmd);
 void imap_cmd_check(struct imap_session *s, struct imap_cmd **cmd);
+void imap_cmd_copy(struct imap_session *s, struct imap_cmd **cmd);
 
 #endif

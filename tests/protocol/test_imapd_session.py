@@ -170,3 +170,30 @@ def test_commands_in_the_wrong_state(imap):
     assert c.cmd("g FETCH 9 FLAGS")[1].startswith("g BAD No such message")
     assert c.cmd("h FETCH 1 (BODY[1.2])")[1].startswith("h NO [CANNOT]")
     assert c.cmd("i STORE 1 FROB (\\Seen)")[1] == "i BAD Unknown STORE item"
+
+
+def test_copy_and_move(imap):
+    m = connect(imap)
+    m.login("alice", "secret")
+    m.create("Archive")
+    m.select("INBOX")
+    typ, data = m.copy("1:2", "Archive")
+    assert typ == "OK" and re.search(rb"\[COPYUID \d+ 1,2 1,2\]", data[0])
+    typ, data = m.copy("1", "Nowhere")
+    assert typ == "NO" and b"TRYCREATE" in data[0]
+    typ, data = m._simple_command("MOVE", "3", "Archive")
+    assert typ == "OK"
+    assert m.untagged_responses.get("EXPUNGE")[-1] == b"3"
+    assert re.search(rb"COPYUID \d+ 3 3", b" ".join(m.untagged_responses.get("OK", [])))
+    typ, data = m.status("Archive", "(MESSAGES)")
+    assert b"MESSAGES 3" in data[0]
+    typ, data = m.status("INBOX", "(MESSAGES)")
+    assert b"MESSAGES 2" in data[0]
+    typ, data = m.uid("MOVE", "1", "Archive")
+    assert typ == "OK"
+    m.select("Archive")
+    typ, data = m.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+    ids = sorted(d[1].strip() for d in data if isinstance(d, tuple))
+    assert ids == [b"Message-ID: <imap-1@test>", b"Message-ID: <imap-1@test>",
+                   b"Message-ID: <imap-2@test>", b"Message-ID: <imap-3@test>"]
+    m.logout()
