@@ -72,6 +72,7 @@ static void cmd_id(struct imap_session *s, struct imap_cmd **cmd)
 
 /* Sorted by name for the binary search. */
 static const struct imap_command imap_commands[] = {
+    {"APPEND", imap_cmd_append, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
     {"AUTHENTICATE", imap_cmd_authenticate, IMAP_STATE_NOT_AUTH},
     {"CAPABILITY", cmd_capability, IMAP_STATE_ANY},
     {"CHECK", imap_cmd_check, IMAP_STATE_SELECTED},
@@ -133,7 +134,7 @@ void imap_capability_write(struct imap_session *s)
         conn_puts(s->conn, imap_password_allowed(s) ? " AUTH=PLAIN" : " LOGINDISABLED");
         return;
     }
-    conn_puts(s->conn, " NAMESPACE UNSELECT CHILDREN MOVE");
+    conn_puts(s->conn, " NAMESPACE UNSELECT CHILDREN MOVE UIDPLUS");
 }
 
 void imap_reply_tagged(struct imap_session *s, const struct imap_cmd *cmd, const char *status,

@@ -420,8 +420,7 @@ void imap_cmd_fetch(struct imap_session *s, struct imap_cmd **cmd)
 }
 
 /* A flag list or a single flag: system flags into *flags_r, keywords space-separated. */
-static bool imap_parse_flags(const struct imap_cmd *cmd, const struct imap_arg *arg,
-                             uint32_t *flags_r, char **keywords_r)
+bool imap_parse_flag_list(const struct imap_arg *arg, uint32_t *flags_r, char **keywords_r)
 {
     static const struct {
         const char *name;
@@ -464,7 +463,6 @@ static bool imap_parse_flags(const struct imap_cmd *cmd, const struct imap_arg *
     }
     fclose(k);
     *keywords_r = kw;
-    (void)cmd;
     return true;
 }
 
@@ -500,7 +498,7 @@ static void store_work(struct imap_session *s, const struct imap_cmd *cmd, FILE 
         imap_out_tagged(out, cmd, "BAD", "Unknown STORE item");
         return;
     }
-    if (!imap_parse_flags(cmd, args->next->next, &up.flags, &keywords)) {
+    if (!imap_parse_flag_list(args->next->next, &up.flags, &keywords)) {
         imap_out_tagged(out, cmd, "BAD", "Bad flag list");
         return;
     }
@@ -551,25 +549,36 @@ static void imap_forget(struct imap_session *s, uint32_t uid, FILE *out)
     s->sel.n--;
 }
 
+/* EXPUNGE, and UID EXPUNGE (RFC 4315 2.1) which removes only the named \Deleted messages. */
 static void expunge_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *out)
 {
-    uint32_t *gone = NULL;
-    size_t ngone = 0;
+    bool uid;
+    const struct imap_arg *args = imap_args_of(cmd, &uid);
+    uint32_t *gone = NULL, *only = NULL;
+    size_t ngone = 0, nonly = 0;
     struct store_error err;
 
     if (s->sel.readonly) {
         imap_out_tagged(out, cmd, "NO", "[READ-ONLY] Mailbox is read-only");
         return;
     }
-    if (store_expunge(imapd_store(), s->user, s->sel.id, NULL, 0, &gone, &ngone, &err) !=
-        STORE_OK) {
+    if (uid && (args == NULL || args->next != NULL)) {
+        imap_out_tagged(out, cmd, "BAD", "Usage: UID EXPUNGE set");
+        return;
+    }
+    if (uid && imap_set_uids(s, cmd, args, true, &only, &nonly, out) < 0)
+        return;
+    if ((!uid || nonly > 0) && store_expunge(imapd_store(), s->user, s->sel.id, only, nonly, &gone,
+                                             &ngone, &err) != STORE_OK) {
         imap_out_store_error(out, cmd, &err);
+        free(only);
         return;
     }
     for (size_t i = 0; i < ngone; i++)
         imap_forget(s, gone[i], out);
     free(gone);
-    imap_out_tagged(out, cmd, "OK", "EXPUNGE completed");
+    free(only);
+    imap_out_tagged(out, cmd, "OK", "%sEXPUNGE completed", uid ? "UID " : "");
 }
 
 void imap_cmd_expunge(struct imap_session *s, struct imap_cmd **cmd)
@@ -798,6 +807,8 @@ void imap_cmd_uid(struct imap_session *s, struct imap_cmd **cmd)
         imap_run(s, cmd, search_work);
     else if (strcasecmp(sub, "COPY") == 0 || strcasecmp(sub, "MOVE") == 0)
         imap_run(s, cmd, copy_work);
+    else if (strcasecmp(sub, "EXPUNGE") == 0)
+        imap_run(s, cmd, expunge_work);
     else
         imap_reply_tagged(s, *cmd, "BAD", "Unknown or unsupported UID command");
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "imapd-parse.h"
 #include "server.h"
@@ -39,6 +40,10 @@ struct imap_session {
     struct imap_selected sel; /* valid in IMAP_STATE_SELECTED */
     unsigned failures, commands;
     struct imap_cmd *sasl_cmd; /* AUTHENTICATE waiting for its continuation line */
+    /* APPEND: the message literal being received */
+    struct store_spool *append_spool;
+    struct store_error append_err;
+    bool append_failed;
 };
 
 /* A handler may take *cmd for itself (an asynchronous command) by setting it to NULL; what is
@@ -114,5 +119,18 @@ void imap_cmd_search(struct imap_session *s, struct imap_cmd **cmd);
 void imap_cmd_uid(struct imap_session *s, struct imap_cmd **cmd);
 void imap_cmd_check(struct imap_session *s, struct imap_cmd **cmd);
 void imap_cmd_copy(struct imap_session *s, struct imap_cmd **cmd);
+/* A flag list (or one flag): system flags and space-separated keywords (caller frees). */
+bool imap_parse_flag_list(const struct imap_arg *arg, uint32_t *flags_r, char **keywords_r);
+
+/* imapd-append.c */
+extern const struct imap_stream_rule imap_stream_rules[];
+void imap_cmd_append(struct imap_session *s, struct imap_cmd **cmd);
+/* STREAM_BEGIN of APPEND's literal: false after replying when it is refused. */
+bool imap_append_begin(struct imap_session *s, const struct imap_parse_out *out);
+void imap_append_data(struct imap_session *s, const char *data, size_t len);
+/* Throws away a message being received (a failed or ended command, a closed connection). */
+void imap_append_drop(struct imap_session *s);
+/* RFC 3501 date-time; 0 or -1. */
+int imap_parse_datetime(const char *s, size_t len, time_t *t_r, int *tzoff_r);
 
 #endif

@@ -1,6 +1,5 @@
 /* imapd: the IMAP4rev1 server on the shared daemon skeleton. This file connects the
  * skeleton's callbacks to the session: greeting, command dispatch, goodbyes. */
-#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +23,7 @@ static int imapd_on_open(struct conn *c)
 
     if (s == NULL)
         return -1;
-    s->parser = imap_parser_new(&imap_parser_limits_default, NULL);
+    s->parser = imap_parser_new(&imap_parser_limits_default, imap_stream_rules);
     if (s->parser == NULL) {
         free(s);
         return -1;
@@ -96,16 +95,21 @@ static ssize_t imapd_on_input(struct conn *c, const char *data, size_t len)
     case IMAP_PARSE_CONTINUE:
         conn_puts(c, imapd_continuation);
         break;
-    case IMAP_PARSE_STREAM_BEGIN:
+    case IMAP_PARSE_STREAM_BEGIN: /* APPEND's message (imap_stream_rules) */
+        if (!imap_append_begin(s, &out))
+            imap_parser_stream_refuse(s->parser);
+        else if (out.stream.sync)
+            conn_puts(c, imapd_continuation);
+        break;
     case IMAP_PARSE_STREAM_DATA:
-        /* no command is given a stream rule yet, so the parser never streams */
-        assert(false);
-        return -1;
+        imap_append_data(s, out.data, out.data_len);
+        break;
     case IMAP_PARSE_DONE:
         imapd_dispatch(s, &out.cmd);
         imap_cmd_free(&out.cmd); /* unless the handler took it */
         break;
     case IMAP_PARSE_ERROR:
+        imap_append_drop(s); /* a message begun in this command is not filed */
         imapd_parse_failed(s, &out.error);
         break;
     }
@@ -120,6 +124,7 @@ static void imapd_on_close(struct conn *c)
     if (s != NULL) {
         imap_parser_free(&s->parser);
         imap_cmd_free(&s->sasl_cmd);
+        imap_append_drop(s);
         imap_selected_clear(&s->sel);
         free(s->user);
     }

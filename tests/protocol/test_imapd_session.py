@@ -197,3 +197,46 @@ def test_copy_and_move(imap):
     assert ids == [b"Message-ID: <imap-1@test>", b"Message-ID: <imap-1@test>",
                    b"Message-ID: <imap-2@test>", b"Message-ID: <imap-3@test>"]
     m.logout()
+
+
+def test_append(imap):
+    m = connect(imap)
+    m.login("alice", "secret")
+    msg = b"From: a@example.org\r\nSubject: appended\r\nMessage-ID: <app-1@test>\r\n\r\n" + \
+        b"line\r\n" * 20000
+    typ, data = m.append("INBOX", "(\\Seen $Label1)", '"01-Jan-2024 10:00:00 +0100"', msg)
+    assert typ == "OK" and re.search(rb"\[APPENDUID \d+ 4\]", data[0])
+    typ, data = m.append("Nowhere", None, None, b"Subject: x\r\n\r\nx\r\n")
+    assert typ == "NO" and b"TRYCREATE" in data[0]
+    m.select("INBOX")
+    typ, data = m.fetch("4", "(FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])")
+    assert b"\\Seen" in data[0][0] and b"$Label1" in data[0][0]
+    assert b'"01-Jan-2024 10:00:00 +0100"' in data[0][0]
+    assert data[0][1] == msg
+    # LITERAL+ and a bare-LF message (stored with CRLF)
+    c = imap.connect()
+    c.line()
+    c.cmd("a LOGIN alice secret")
+    c.send("b APPEND INBOX {19+}\r\nSubject: lf\n\nbody\n\r\n")
+    assert c.line().startswith("b OK [APPENDUID")
+    assert c.cmd("c SELECT INBOX")[1].endswith("SELECT completed")
+    untagged, done = c.cmd("d FETCH 5 (RFC822.SIZE)")
+    assert untagged == ["* 5 FETCH (RFC822.SIZE 22)"]
+    # an APPEND before login is refused before the data is sent
+    c = imap.connect()
+    c.line()
+    c.send("e APPEND INBOX {5}\r\n")
+    assert c.line() == "e BAD Command not valid in this state"
+    assert c.cmd("f NOOP")[1] == "f OK NOOP completed"
+
+
+def test_uid_expunge(imap):
+    m = connect(imap)
+    m.login("alice", "secret")
+    m.select("INBOX")
+    m.store("1:3", "+FLAGS", "(\\Deleted)")
+    typ, data = m.uid("EXPUNGE", "2")
+    assert typ == "OK"
+    typ, data = m.uid("SEARCH", None, "ALL")
+    assert data == [b"1 3"]  # only UID 2 went, though 1 and 3 are \Deleted too
+    m.logout()
