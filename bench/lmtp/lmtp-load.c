@@ -32,8 +32,8 @@
 #include <unistd.h>
 
 #define IO_TIMEOUT_S 30
-#define MAX_CLIENTS 64
-#define MAX_LAT 1000000
+#define MAX_CLIENTS  64
+#define MAX_LAT      1000000
 
 static const char *opt_sock, *opt_host = "127.0.0.1", *opt_domain = "example.org";
 static const char *opt_label = "lmtp";
@@ -180,8 +180,8 @@ static void fail_reply(struct client *c, long msg, const char *what, int code)
 {
     long f = atomic_fetch_add(&n_fail, 1);
     if (f < 10)
-        fprintf(stderr, "lmtp-load: client %d message %ld: %s got %d: %s\n", c->id, msg, what,
-                code, code < 0 ? "(connection error)" : c->lastline);
+        fprintf(stderr, "lmtp-load: client %d message %ld: %s got %d: %s\n", c->id, msg, what, code,
+                code < 0 ? "(connection error)" : c->lastline);
 }
 
 /* Sends one message; 0 when every reply was as expected, -1 on a refused command (the session
@@ -193,8 +193,8 @@ static int client_send(struct client *c, long msg)
     int user = (int)(msg % opt_users) + 1, code, bad = 0;
 
     int n = snprintf(cmd, sizeof(cmd),
-                     "MAIL FROM:<sender%d@bench.test>\r\nRCPT TO:<user%02d@%s>\r\nDATA\r\n",
-                     c->id, user, opt_domain);
+                     "MAIL FROM:<sender%d@bench.test>\r\nRCPT TO:<user%02d@%s>\r\nDATA\r\n", c->id,
+                     user, opt_domain);
     if (send_all(c, cmd, (size_t)n) != 0)
         return -2;
     if ((code = read_reply(c)) != 250) {
@@ -335,18 +335,41 @@ int main(int argc, char **argv)
 
     while ((ch = getopt(argc, argv, "S:H:P:c:n:t:T:s:u:d:l:h")) != -1) {
         switch (ch) {
-        case 'S': opt_sock = optarg; break;
-        case 'H': opt_host = optarg; break;
-        case 'P': opt_port = atoi(optarg); break;
-        case 'c': opt_clients = atoi(optarg); break;
-        case 'n': opt_count = atol(optarg); break;
-        case 't': opt_seconds = atof(optarg); break;
-        case 'T': opt_hard = atof(optarg); break;
-        case 's': opt_size = atol(optarg); break;
-        case 'u': opt_users = atoi(optarg); break;
-        case 'd': opt_domain = optarg; break;
-        case 'l': opt_label = optarg; break;
-        default: usage();
+        case 'S':
+            opt_sock = optarg;
+            break;
+        case 'H':
+            opt_host = optarg;
+            break;
+        case 'P':
+            opt_port = atoi(optarg);
+            break;
+        case 'c':
+            opt_clients = atoi(optarg);
+            break;
+        case 'n':
+            opt_count = atol(optarg);
+            break;
+        case 't':
+            opt_seconds = atof(optarg);
+            break;
+        case 'T':
+            opt_hard = atof(optarg);
+            break;
+        case 's':
+            opt_size = atol(optarg);
+            break;
+        case 'u':
+            opt_users = atoi(optarg);
+            break;
+        case 'd':
+            opt_domain = optarg;
+            break;
+        case 'l':
+            opt_label = optarg;
+            break;
+        default:
+            usage();
         }
     }
     if ((opt_sock == NULL && opt_port <= 0) || opt_clients < 1 || opt_clients > MAX_CLIENTS ||
