@@ -1,6 +1,7 @@
 /* Delivery for lmtpd and deliver(1): group commit of concurrent deliveries into one store call,
  * and the mapping of each outcome to its LMTP reply (RFC 2033 4.2, codes from RFC 3463). */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,10 +33,12 @@ static void lmtpd_reply_for(struct lmtpd_rcpt *r, const struct store_delivery *d
     }
 }
 
-/* Group commit. Deliveries finishing at the same moment on different pool threads are filed
- * by one store_deliver() call: the first thread to arrive commits for everyone queued (one index
- * transaction and one directory fsync per user instead of one per message), the others wait for
- * their outcome. The spool's own fsync has already happened on each caller's thread. */
+/* Group commit, per user. Deliveries to the same user that finish at the same moment on
+ * different pool threads are filed by one store_deliver() call: the first thread to arrive
+ * commits for everyone queued (one index transaction and one directory fsync instead of one per
+ * message), the others wait for their outcome. Different users never wait for each other (each
+ * user hashes to a lane; two users sharing a lane only share its queue); a message for several
+ * users is filed directly. The spool's own fsync has already happened on each caller's thread. */
 struct lmtpd_batch {
     struct lmtpd_batch *next;
     struct store_spool *spool;
@@ -44,10 +47,40 @@ struct lmtpd_batch {
     bool done;
 };
 
+#define LMTPD_LANES 64
+
+struct lmtpd_lane {
+    struct lmtpd_batch *queue;
+    bool busy;
+};
+
 static pthread_mutex_t lmtpd_gc_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t lmtpd_gc_cond = PTHREAD_COND_INITIALIZER;
-static struct lmtpd_batch *lmtpd_gc_queue;
-static bool lmtpd_gc_busy;
+static struct lmtpd_lane lmtpd_lanes[LMTPD_LANES];
+
+/* The single user all accepted recipients resolved to, or NULL. */
+static const char *lmtpd_only_user(const struct lmtpd_rcpt *rcpts, unsigned n)
+{
+    const char *user = NULL;
+
+    for (unsigned i = 0; i < n; i++) {
+        if (!rcpts[i].accepted)
+            continue;
+        if (user != NULL && strcmp(user, rcpts[i].user) != 0)
+            return NULL;
+        user = rcpts[i].user;
+    }
+    return user;
+}
+
+static unsigned lmtpd_lane_of(const char *user)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+
+    for (const unsigned char *p = (const unsigned char *)user; *p != '\0'; p++)
+        h = (h ^ *p) * 16777619u;
+    return h % LMTPD_LANES;
+}
 
 static void lmtpd_fail_all(struct lmtpd_batch *list, const char *why)
 {
@@ -109,17 +142,24 @@ void lmtpd_deliver(struct store *st, struct store_spool *spool, struct lmtpd_rcp
                    unsigned n)
 {
     struct lmtpd_batch me = {.spool = spool, .rcpts = rcpts, .n = n};
+    const char *user = lmtpd_only_user(rcpts, n);
+    struct lmtpd_lane *lane;
 
+    if (user == NULL) { /* several users (or none): nothing to share a commit with */
+        lmtpd_commit(st, &me);
+        return;
+    }
+    lane = &lmtpd_lanes[lmtpd_lane_of(user)];
     pthread_mutex_lock(&lmtpd_gc_lock);
-    me.next = lmtpd_gc_queue;
-    lmtpd_gc_queue = &me;
-    while (!me.done && lmtpd_gc_busy)
+    me.next = lane->queue;
+    lane->queue = &me;
+    while (!me.done && lane->busy)
         pthread_cond_wait(&lmtpd_gc_cond, &lmtpd_gc_lock);
     /* either someone filed this batch already, or this thread commits what is queued */
     while (!me.done) {
-        struct lmtpd_batch *list = lmtpd_gc_queue;
-        lmtpd_gc_queue = NULL;
-        lmtpd_gc_busy = true;
+        struct lmtpd_batch *list = lane->queue;
+        lane->queue = NULL;
+        lane->busy = true;
         pthread_mutex_unlock(&lmtpd_gc_lock);
         lmtpd_commit(st, list);
         pthread_mutex_lock(&lmtpd_gc_lock);
@@ -128,7 +168,7 @@ void lmtpd_deliver(struct store *st, struct store_spool *spool, struct lmtpd_rcp
             b->done = true;
             b = next;
         }
-        lmtpd_gc_busy = false;
+        lane->busy = false;
         pthread_cond_broadcast(&lmtpd_gc_cond);
     }
     pthread_mutex_unlock(&lmtpd_gc_lock);
