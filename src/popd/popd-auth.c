@@ -76,7 +76,11 @@ static void popd_login_work(void *arg)
         if (s->msgs == NULL)
             s->rc = STORE_EIO;
         for (size_t i = 0; s->msgs != NULL && i < n; i++)
-            s->msgs[i] = (struct pop_msg){.uid = msgs[i].uid, .size = msgs[i].size};
+            s->msgs[i] = (struct pop_msg){.uid = msgs[i].uid,
+                                          .size = msgs[i].size,
+                                          .body_mailbox = msgs[i].body_mailbox,
+                                          .body_uid = msgs[i].body_uid,
+                                          .seen = (msgs[i].flags & STORE_FLAG_SEEN) != 0};
         s->nmsgs = s->msgs != NULL ? n : 0;
     }
     store_msg_list_free(&msgs, n);

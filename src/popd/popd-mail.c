@@ -146,16 +146,18 @@ static void popd_retr(struct pop_session *s, const struct pop_cmd *cmd, bool top
             return;
         }
     }
-    if (store_msg_get(popd_store(), s->user, s->mailbox_id, pm->uid, &m, &err) != STORE_OK ||
-        store_msg_open(popd_store(), s->user, &m, &s->body_fd, &err) != STORE_OK) {
-        store_msg_clear(&m);
-        /* expunged by an IMAP session meanwhile, or the store is unwell */
+    /* body files are immutable and named at login: no index read per message */
+    m.uid = pm->uid;
+    m.size = pm->size;
+    m.body_mailbox = pm->body_mailbox;
+    m.body_uid = pm->body_uid;
+    if (store_msg_open(popd_store(), s->user, &m, &s->body_fd, &err) != STORE_OK) {
+        /* expunged by an IMAP session meanwhile (ENOENT), or the store is unwell */
         conn_notice(s->conn, "UID %u cannot be read: %s", pm->uid, err.msg);
         conn_puts(s->conn, err.code == STORE_ENOTFOUND ? "-ERR Message was removed meanwhile\r\n"
                                                        : "-ERR [SYS/TEMP] Cannot read message\r\n");
         return;
     }
-    store_msg_clear(&m);
     s->body_off = 0;
     s->body_size = pm->size;
     s->top_lines = lines;
@@ -185,7 +187,7 @@ static void popd_update_work(void *arg)
     for (unsigned long i = 0; i < s->nmsgs; i++) {
         if (s->msgs[i].deleted)
             del[ndel++] = s->msgs[i].uid;
-        else if (s->msgs[i].retrieved)
+        else if (s->msgs[i].retrieved && !s->msgs[i].seen) /* no write when nothing changes */
             seen[nseen++] = s->msgs[i].uid;
     }
     /* what POP retrieved shows as read in IMAP, as clients expect from a shared INBOX */

@@ -16,7 +16,8 @@ enum pop_state { POP_AUTHORIZATION, POP_TRANSACTION, POP_UPDATE };
 struct pop_msg {
     uint32_t uid;
     uint64_t size;
-    bool deleted, retrieved;
+    uint32_t body_mailbox, body_uid; /* the body file, known from login: RETR opens it directly */
+    bool deleted, retrieved, seen;
 };
 
 struct pop_session {

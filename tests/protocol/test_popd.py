@@ -343,3 +343,18 @@ def test_pop_and_imap_on_one_mailbox(pop, imapd_factory, workdir):
         m.logout()
     finally:
         imap.stop()
+
+
+def test_retr_of_a_message_expunged_meanwhile(pop):
+    """RETR opens the body file named at login; one that IMAP expunged since is refused."""
+    p = login(pop)
+    r = store_tool(pop.conf_path, "mboxutil", "-u", "alice", "-l")
+    assert r.returncode == 0
+    import glob
+    (home,) = glob.glob(str(pop.store / "user" / "*" / "alice"))
+    inbox_dir = [d for d in glob.glob(home + "/*/") if open(d + "mailbox").read().count("INBOX")]
+    os.unlink(os.path.join(inbox_dir[0], "2"))  # what an expunge's unlink leaves behind
+    with pytest.raises(poplib.error_proto, match="removed meanwhile"):
+        p.retr(2)
+    assert p.retr(1)[0].startswith(b"+OK")
+    p.quit()
