@@ -1,10 +1,14 @@
 /* Delivery: each recipient's body is a hard link to the finished spool, made and its directory
- * fsynced while the user's index is locked, and only then the records are committed. */
+ * fsynced while the user's index is locked, and only then the records are committed: as one
+ * durable record in the user's delivery journal (the usual way, under a shared lock on the
+ * index), or by a transaction on the index itself (a first delivery, or a journal past its
+ * bound, which that transaction folds in). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "store-journal.h"
 #include "store-spool.h"
 #include "store-tx.h"
 
@@ -25,6 +29,9 @@ struct dlv_ctx {
     struct dlv_box *box;
     size_t nbox;
     struct store_changeset cs;
+    struct store_buf *journal; /* journal path: the records go here, not into the index */
+    bool slow;                 /* journal path refused: run the transaction instead */
+    bool fold_due;
 };
 
 static enum store_err box_get(struct store_tx *tx, struct dlv_ctx *c, uint32_t id,
@@ -121,20 +128,21 @@ static enum store_err dlv_one(struct store_tx *tx, struct dlv_ctx *c, size_t i,
     m.body_mailbox = id;
     m.body_uid = m.uid;
     m.keywords = store_kw_apply(NULL, STORE_FLAGS_REPLACE, d->keywords);
-    rc = store_msgrec_save(tx, id, &m, 0, err);
-    if (rc == STORE_OK) {
-        store_rec_mime_put(&v, &sp->mime);
-        rc = store_tx_put(tx, k, store_key_msg(k, STORE_KEY_MIME, id, m.uid), v.data, v.len, err);
-        store_buf_free(&v);
+    store_rec_mime_put(&v, &sp->mime);
+    if (c->journal != NULL) {
+        struct store_jrec r;
+        store_journal_rec(&r, id, box->mb.uidvalidity, &m, v.data, v.len);
+        store_journal_encode(c->journal, &r);
+    } else {
+        rc = store_msgrec_save(tx, id, &m, 0, err);
+        if (rc == STORE_OK)
+            rc = store_tx_put(tx, k, store_key_msg(k, STORE_KEY_MIME, id, m.uid), v.data, v.len,
+                              err);
     }
+    store_buf_free(&v);
     if (rc == STORE_OK) {
-        box->mb.uidnext++;
-        box->mb.highestmodseq = m.modseq;
-        store_mbx_count_add(&box->mb, &m);
-        store_kw_union(&box->mb.keywords, m.keywords);
+        store_journal_account(&box->mb, usage, &m);
         box->uids[box->nuids++] = m.uid;
-        usage->bytes += m.size;
-        usage->messages++;
         d->mailbox_id = id;
         d->uidvalidity = box->mb.uidvalidity;
         d->uid = m.uid;
@@ -152,8 +160,8 @@ static enum store_err dlv_fn(struct store_tx *tx, void *vctx, struct store_error
     uint32_t id;
     enum store_err rc = store_mbx_lookup(tx, "INBOX", &id, NULL);
 
-    /* A first delivery creates the home's INBOX in the same transaction, which saves every
-     * later delivery a separate look. */
+    /* A home without INBOX (store_home_ensure makes it before a first delivery, so only a
+     * damaged one) gets it back here. */
     if (rc == STORE_ENOTFOUND) {
         rc = store_mbx_new(tx, c->u, "INBOX", &inbox, err);
         if (rc == STORE_OK)
@@ -190,10 +198,107 @@ static enum store_err dlv_fn(struct store_tx *tx, void *vctx, struct store_error
     return rc;
 }
 
-/* Delivers c->d (all for one user) in one transaction. */
+/* What the journal holds beyond the index, counted into the boxes and the usage as a fold
+ * would add it, so UIDs, quota and the counters of the NEW events continue from there. */
+static enum store_err jdlv_pending(struct store_tx *tx, struct dlv_ctx *c,
+                                   const struct store_journal *j, struct store_usage *usage,
+                                   struct store_error *err)
+{
+    struct dlv_box *box;
+    struct store_msg m;
+    enum store_err rc;
+
+    for (size_t i = 0; i < j->n; i++) {
+        rc = box_get(tx, c, j->recs[i].mailbox_id, &box, err);
+        if (rc == STORE_ENOTFOUND)
+            continue; /* a fold skips it too */
+        if (rc != STORE_OK)
+            return rc;
+        if (!store_journal_pending(&j->recs[i], &box->mb))
+            continue;
+        store_journal_msg(&j->recs[i], box->mb.highestmodseq + 1, &m);
+        store_journal_account(&box->mb, usage, &m);
+    }
+    return STORE_OK;
+}
+
+/* The journal path, under a shared lock on the index: links and records as in dlv_fn, the
+ * records appended to the journal with one fdatasync instead of an index transaction. */
+static enum store_err jdlv_fn(struct store_tx *tx, void *vctx, struct store_error *err)
+{
+    struct dlv_ctx *c = vctx;
+    struct store_journal j;
+    struct store_usage usage;
+    size_t delivered = 0;
+    uint32_t id;
+    enum store_err rc = store_mbx_lookup(tx, "INBOX", &id, err);
+
+    if (rc == STORE_ENOTFOUND) {
+        c->slow = true; /* the transaction creates it */
+        return STORE_OK;
+    }
+    if (rc == STORE_OK)
+        rc = store_usage_load(tx, &usage, err);
+    if (rc != STORE_OK)
+        return rc;
+    rc = store_journal_open(c->u, &j, err);
+    if (rc != STORE_OK)
+        return rc;
+    if (j.end > STORE_JOURNAL_HARD_MAX) {
+        c->slow = true; /* nobody folded it: the transaction does, then delivers */
+        store_journal_close(&j);
+        return STORE_OK;
+    }
+    rc = jdlv_pending(tx, c, &j, &usage, err);
+    for (size_t i = 0; rc == STORE_OK && i < c->n; i++) {
+        rc = dlv_one(tx, c, i, &usage, err);
+        if (rc != STORE_OK && c->d[i]->err.code != STORE_OK)
+            rc = STORE_OK;
+        delivered += c->ok[i];
+    }
+    /* The links must be durable before the records that point at them. */
+    for (size_t i = 0; rc == STORE_OK && i < c->nbox; i++) {
+        if (c->box[i].nuids == 0)
+            continue;
+        char *dir = store_path_mailbox_dir(c->u->home, c->box[i].mb.id);
+        rc = store_fsync_dir(dir, err);
+        free(dir);
+    }
+    STORE_FAULT("deliver-commit");
+    if (rc == STORE_OK && delivered > 0)
+        rc = store_journal_append(&j, c->journal, err);
+    if (rc == STORE_OK && j.end > STORE_JOURNAL_FOLD_AT)
+        c->fold_due = true;
+    store_journal_close(&j);
+    for (size_t i = 0; rc == STORE_OK && i < c->nbox; i++)
+        if (c->box[i].nuids > 0)
+            store_changeset_add(&c->cs, STORE_CHANGE_NEW, c->u->user, &c->box[i].mb, NULL,
+                                c->box[i].uids, c->box[i].nuids);
+    return rc;
+}
+
+/* Frees what a run collected (mailboxes, link names, events), keeping the outcomes. */
+static void dlv_ctx_reset(struct dlv_ctx *c)
+{
+    store_changeset_free(&c->cs);
+    for (size_t i = 0; i < c->nbox; i++) {
+        store_mailbox_clear(&c->box[i].mb);
+        free(c->box[i].uids);
+    }
+    free(c->box);
+    c->box = NULL;
+    c->nbox = 0;
+    for (size_t i = 0; i < c->nlinked; i++)
+        free(c->linked[i]);
+    c->nlinked = 0;
+}
+
+/* Delivers c->d (all for one user): through the journal, or when the journal path declines
+ * (a journal nobody folded, a missing INBOX) in one transaction on the index. */
 static void deliver_user(struct store *st, const char *user, struct store_delivery **d, size_t n)
 {
     struct store_userctx u;
+    struct store_buf journal = {0};
     struct dlv_ctx c = {.u = &u, .d = d, .n = n};
     struct store_error err;
     enum store_err rc = store_userctx_init(&u, st, user, &err);
@@ -202,10 +307,20 @@ static void deliver_user(struct store *st, const char *user, struct store_delive
     c.linked = calloc(n, sizeof(*c.linked));
     if (c.ok == NULL || c.linked == NULL)
         abort();
+    /* A first delivery commits the user's INBOX on its own first, so that a crash in the
+     * delivery's commit leaves a known mailbox with at most an orphan file in it. */
     if (rc == STORE_OK && access(u.index, F_OK) != 0)
-        rc = store_mkdirs(u.home, &err);
-    if (rc == STORE_OK)
-        rc = store_user_tx(&u, STORE_TX_CREATE, dlv_fn, &c, &err);
+        rc = store_home_ensure(st, u.user, &err);
+    if (rc == STORE_OK) {
+        c.journal = &journal;
+        /* not store_user_tx: a read there would fold the journal first */
+        rc = store_tx_run(st, u.index, STORE_TX_READ, jdlv_fn, &c, &err);
+        c.journal = NULL;
+        if (rc == STORE_OK && c.slow)
+            dlv_ctx_reset(&c); /* nothing was linked or written yet */
+    }
+    if (rc == STORE_OK && c.slow)
+        rc = store_user_tx(&u, STORE_TX_WRITE, dlv_fn, &c, &err);
     if (rc != STORE_OK) {
         for (size_t i = 0; i < c.nlinked; i++)
             unlink(c.linked[i]);
@@ -216,14 +331,12 @@ static void deliver_user(struct store *st, const char *user, struct store_delive
             }
     } else {
         store_changeset_emit(st, &c.cs);
+        for (size_t i = 0; i < n; i++)
+            d[i]->fold_due = c.fold_due;
     }
-    store_changeset_free(&c.cs);
-    for (size_t i = 0; i < c.nbox; i++) {
-        store_mailbox_clear(&c.box[i].mb);
-        free(c.box[i].uids);
-    }
-    free(c.box);
-    store_strings_free(&c.linked, c.nlinked);
+    dlv_ctx_reset(&c);
+    store_buf_free(&journal);
+    free(c.linked);
     free(c.ok);
     store_userctx_free(&u);
 }
@@ -240,6 +353,7 @@ enum store_err store_deliver(struct store *st, struct store_delivery *d, size_t 
     for (size_t i = 0; i < n; i++) {
         store_ok(&d[i].err);
         d[i].mailbox_id = d[i].uidvalidity = d[i].uid = 0;
+        d[i].fold_due = false;
         done[i] = store_user_canon(d[i].user, canon[i], &d[i].err) != STORE_OK;
     }
     /* One transaction per user: concurrent recipients of one user share one commit. */

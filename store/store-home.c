@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store-journal.h"
 #include "store-tx.h"
 
 enum store_err store_userctx_init(struct store_userctx *u, struct store *st, const char *user,
@@ -31,10 +32,49 @@ void store_userctx_free(struct store_userctx *u)
     u->home = u->index = NULL;
 }
 
+/* A transaction that first folds the delivery journal in. */
+struct fold_wrap {
+    const struct store_userctx *u;
+    store_tx_fn *fn;
+    void *ctx;
+};
+
+static enum store_err fold_then(struct store_tx *tx, void *vctx, struct store_error *err)
+{
+    struct fold_wrap *w = vctx;
+    size_t folded;
+    enum store_err rc = store_journal_fold(tx, w->u, &folded, err);
+
+    if (rc == STORE_OK && w->fn != NULL)
+        rc = w->fn(tx, w->ctx, err);
+    return rc;
+}
+
+static void fold_reset(void *vctx)
+{
+    store_journal_reset(((struct fold_wrap *)vctx)->u);
+}
+
 enum store_err store_user_tx(struct store_userctx *u, enum store_tx_mode mode, store_tx_fn *fn,
                              void *ctx, struct store_error *err)
 {
-    enum store_err rc = store_tx_run(u->st, u->index, mode, fn, ctx, err);
+    struct fold_wrap w = {u, fn, ctx};
+    enum store_err rc;
+
+    /* Every reader sees what the journal holds: a pending journal turns a read into a write
+     * that folds it in first. Appenders hold the index shared, so none runs during the fold,
+     * and the journal can be emptied before the index is let go. */
+    if (store_journal_size(u) > 0) {
+        rc = store_tx_run_then(u->st, u->index, mode == STORE_TX_READ ? STORE_TX_WRITE : mode,
+                               fold_then, &w, fold_reset, err);
+        /* A full disk cannot take the fold; the mailboxes stay readable meanwhile, without
+         * the journalled deliveries, which stay safe in the journal until there is room. */
+        if (rc == STORE_ENOSPC && mode == STORE_TX_READ && fn != NULL)
+            rc = store_tx_run(u->st, u->index, mode, fn, ctx, err);
+    } else if (fn != NULL)
+        rc = store_tx_run(u->st, u->index, mode, fn, ctx, err);
+    else
+        return STORE_OK;
 
     if (rc == STORE_ENOTFOUND && access(u->index, F_OK) != 0)
         store_fail(err, STORE_ENOTFOUND, "user %s has no mail folder", u->user);
@@ -138,12 +178,23 @@ enum store_err store_usage_get(struct store *st, const char *user, struct store_
     memset(usage_r, 0, sizeof(*usage_r));
     if (rc != STORE_OK)
         return rc;
-    rc = store_tx_run(st, u.index, STORE_TX_READ, usage_read, usage_r, err);
+    rc = store_user_tx(&u, STORE_TX_READ, usage_read, usage_r, err);
     if (rc == STORE_ENOTFOUND) { /* no home yet: nothing used */
         memset(usage_r, 0, sizeof(*usage_r));
         rc = STORE_OK;
         store_ok(err);
     }
+    store_userctx_free(&u);
+    return rc;
+}
+
+enum store_err store_fold(struct store *st, const char *user, struct store_error *err)
+{
+    struct store_userctx u;
+    enum store_err rc = store_userctx_init(&u, st, user, err);
+
+    if (rc == STORE_OK)
+        rc = store_user_tx(&u, STORE_TX_WRITE, NULL, NULL, err);
     store_userctx_free(&u);
     return rc;
 }

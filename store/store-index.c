@@ -146,6 +146,7 @@ static enum store_err tx_open(struct store_tx *tx, enum store_tx_mode mode, uint
     int omode, ecode, errnum, fd;
     struct stat sb;
     uint64_t now;
+    bool fresh;
 
     /* Files are created here, private to the store's owner, before Tokyo Cabinet (whose mode
      * would be 0644) fills in the empty file under its lock. An empty file holds nothing yet. */
@@ -165,9 +166,22 @@ static enum store_err tx_open(struct store_tx *tx, enum store_tx_mode mode, uint
         tx->bdb = tcbdbnew();
         if (tx->bdb == NULL)
             abort();
+        fresh = mode == STORE_TX_CREATE && stat(tx->path, &sb) == 0 && sb.st_size == 0;
         errno = 0;
-        if (tcbdbopen(tx->bdb, tx->path, omode))
-            return STORE_OK;
+        if (tcbdbopen(tx->bdb, tx->path, omode)) {
+            if (!fresh)
+                return STORE_OK;
+            /* A new file's empty tree is written by an open of its own: a transaction that
+             * died in the open that created the file would leave one Tokyo Cabinet cannot
+             * read back (its WAL restores the file to before the tree existed). */
+            bool closed = tcbdbclose(tx->bdb);
+            ecode = tcbdbecode(tx->bdb);
+            tcbdbdel(tx->bdb);
+            tx->bdb = NULL;
+            if (!closed)
+                return tc_fail(tx, ecode, errno, "create", err);
+            continue;
+        }
         ecode = tcbdbecode(tx->bdb);
         errnum = errno;
         tcbdbdel(tx->bdb);
@@ -215,6 +229,13 @@ static enum store_err tx_body(struct store_tx *tx, enum store_tx_mode mode, stor
 enum store_err store_tx_run(struct store *st, const char *path, enum store_tx_mode mode,
                             store_tx_fn *fn, void *ctx, struct store_error *err)
 {
+    return store_tx_run_then(st, path, mode, fn, ctx, NULL, err);
+}
+
+enum store_err store_tx_run_then(struct store *st, const char *path, enum store_tx_mode mode,
+                                 store_tx_fn *fn, void *ctx, store_tx_after_fn *after,
+                                 struct store_error *err)
+{
     struct store_tx tx = {NULL, path};
     uint64_t deadline = now_us() + (uint64_t)st->lock_timeout_ms * 1000u;
     struct path_lock *pl = path_lock_ref(path);
@@ -240,6 +261,8 @@ enum store_err store_tx_run(struct store *st, const char *path, enum store_tx_mo
     rc = tx_open(&tx, mode, deadline, err);
     if (rc == STORE_OK) {
         rc = tx_body(&tx, mode, fn, ctx, err);
+        if (rc == STORE_OK && after != NULL)
+            after(ctx);
         /* After a successful commit the data is durable; a failing close must not make the
          * caller report failure (an MTA would then deliver the message twice). */
         tcbdbclose(tx.bdb);

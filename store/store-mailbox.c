@@ -243,7 +243,7 @@ enum store_err store_mailbox_list(struct store *st, const char *user, const char
     *mbs_r = NULL;
     *n_r = 0;
     if (rc == STORE_OK)
-        rc = store_tx_run(st, u.index, STORE_TX_READ, list_fn, &c, err);
+        rc = store_user_tx(&u, STORE_TX_READ, list_fn, &c, err);
     if (rc == STORE_ENOTFOUND) { /* no home: no mailboxes */
         rc = STORE_OK;
         store_ok(err);

@@ -88,7 +88,7 @@ static enum store_err meta_scan(struct store *st, const char *user, struct meta_
     enum store_err rc = store_userctx_init(&u, st, user, err);
 
     if (rc == STORE_OK)
-        rc = store_tx_run(st, u.index, STORE_TX_READ, scan_fn, c, err);
+        rc = store_user_tx(&u, STORE_TX_READ, scan_fn, c, err);
     if (rc == STORE_ENOTFOUND) { /* no home: nothing stored */
         rc = STORE_OK;
         store_ok(err);

@@ -84,6 +84,12 @@ typedef enum store_err store_tx_fn(struct store_tx *tx, void *ctx, struct store_
  * The handle is always closed before returning. */
 enum store_err store_tx_run(struct store *st, const char *path, enum store_tx_mode mode,
                             store_tx_fn *fn, void *ctx, struct store_error *err);
+/* As store_tx_run, and after a successful fn (and commit) calls after(ctx) while the file is
+ * still held. */
+typedef void store_tx_after_fn(void *ctx);
+enum store_err store_tx_run_then(struct store *st, const char *path, enum store_tx_mode mode,
+                                 store_tx_fn *fn, void *ctx, store_tx_after_fn *after,
+                                 struct store_error *err);
 
 /* Gets key's value: STORE_OK with *val_r (malloc'd, NUL-terminated beyond *len_r; caller
  * frees), STORE_ENOTFOUND, or STORE_EIO. */

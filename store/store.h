@@ -346,13 +346,21 @@ struct store_delivery {
     /* out */
     struct store_error err;
     uint32_t mailbox_id, uidvalidity, uid;
+    bool fold_due; /* the user's delivery journal has grown: call store_fold() (off the
+                      path of the reply) */
 };
 
-/* Delivers each d[i] (any mix of spools, users and mailboxes): per user one index transaction,
- * each body hard-linked from its spool and its directory fsynced before the commit. Each d[i]
+/* Delivers each d[i] (any mix of spools, users and mailboxes): per user one commit, each body
+ * hard-linked from its spool and its directory fsynced before it. The commit is one durable
+ * record in the user's delivery journal, or an index transaction for a user's first delivery
+ * (see store-journal.h). Each d[i]
  * gets its own outcome in d[i].err (STORE_EQUOTA and STORE_ENOTFOUND touch only that one; a
  * failed commit fails every delivery of that user). Returns STORE_OK when all succeeded, else
  * the code of the first failure. Creates a missing user folder. */
 enum store_err store_deliver(struct store *st, struct store_delivery *d, size_t n);
+
+/* Folds the user's delivery journal into the index now. Any later access does it anyway; a
+ * delivery agent calls this when fold_due says so, so that readers find the journal short. */
+enum store_err store_fold(struct store *st, const char *user, struct store_error *err);
 
 #endif

@@ -112,6 +112,9 @@ int main(int argc, char **argv)
     }
     lmtpd_deliver(st, spool, rcpts, n);
     for (unsigned i = 0; i < n; i++) {
+        /* the message is already safe; a failed fold is left to the next reader */
+        if (rcpts[i].fold_due && store_fold(st, rcpts[i].user, &err) != STORE_OK)
+            fprintf(stderr, "deliver: folding the journal of %s: %s\n", rcpts[i].user, err.msg);
         status = deliver_status(rcpts[i].reply, status);
         if (rcpts[i].reply[0] != '2')
             fprintf(stderr, "deliver: %s%s%s%s\n", rcpts[i].reply,

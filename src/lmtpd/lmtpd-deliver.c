@@ -133,6 +133,7 @@ static void lmtpd_commit(struct store *st, struct lmtpd_batch *list)
         lmtpd_reply_for(who[j], &d[j]);
         snprintf(who[j]->detail, sizeof(who[j]->detail), "%s",
                  d[j].err.code == STORE_OK ? "" : d[j].err.msg);
+        who[j]->fold_due = d[j].fold_due;
     }
     free(d);
     free(who);

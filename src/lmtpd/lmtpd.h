@@ -24,6 +24,7 @@ struct lmtpd_rcpt {
     char reply[LMTP_PATH_MAX + 128];
     /* why a delivery failed, for the journal (the store's message; never sent to the client) */
     char detail[STORE_ERRMSG_MAX];
+    bool fold_due; /* the user's delivery journal wants folding (store_fold) */
 };
 
 /* Resolves r->addr to a store user (on a pool thread): fills user, folder and limits and sets
@@ -34,5 +35,9 @@ void lmtpd_rcpt_resolve(struct store *st, const struct conf *conf, struct lmtpd_
  * one's final reply: 250 only after its copy is committed (RFC 2033 4.2). */
 void lmtpd_deliver(struct store *st, struct store_spool *spool, struct lmtpd_rcpt *rcpts,
                    unsigned n);
+
+/* Queues user for a fold of its delivery journal on lmtpd's background thread (started on the
+ * first request); see store_fold(). */
+void lmtpd_fold_request(struct store *st, const char *user);
 
 #endif

@@ -182,6 +182,9 @@ static void lmtpd_deliver_work(void *arg)
         return;
     }
     lmtpd_deliver(lmtpd_store_handle, s->spool, s->rcpts, s->nrcpts);
+    for (unsigned i = 0; i < s->nrcpts; i++)
+        if (s->rcpts[i].accepted && s->rcpts[i].fold_due)
+            lmtpd_fold_request(lmtpd_store_handle, s->rcpts[i].user);
 }
 
 static void lmtpd_deliver_done(void *arg)

@@ -1,7 +1,8 @@
 /* Crashes in the middle of a write, stood in for by _exit() at the store's fault points in a
- * child process: after link before the records, after the records before the commit, and
- * inside a COPY's commit. Afterwards no record lacks its body file, nothing half-done is
- * visible, and the next write reuses the UID over the orphan file. */
+ * child process: after link before the journal record, after the record before its fdatasync,
+ * inside a first delivery's index commit, inside a fold of the journal, and inside a COPY's
+ * commit. Afterwards no record lacks its body file, nothing half-done is visible, what was
+ * committed is there exactly once, and the next write reuses the UID over an orphan file. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -116,16 +117,97 @@ static void test_crash_after_link(void **state)
     check_crash_at("deliver-linked");
 }
 
-/* The records are written in the open transaction but not committed: the WAL undoes them. */
+/* The links are durable, the journal record not yet written. */
 static void test_crash_before_commit(void **state)
 {
     check_crash_at("deliver-commit");
 }
 
-/* Right at tcbdbtrancommit. */
-static void test_crash_at_commit(void **state)
+/* The journal record is written but not yet synced: a process crash keeps the page cache, so
+ * the delivery is there (exactly once) although nobody was told so. */
+static void test_crash_journal_unsynced(void **state)
 {
-    check_crash_at("tx-commit");
+    struct store *st = test_store_new();
+    struct store_error err;
+    struct store_mailbox mb;
+    uint32_t uid;
+
+    assert_int_equal(test_deliver(st, "victim", NULL, "Subject: kept\n\nkept\n", NULL, &uid),
+                     STORE_OK);
+    deliver_crashing(st, "journal-written", "Subject: kept too\n\nkept too\n");
+    assert_int_equal(store_mailbox_get(st, "victim", "INBOX", &mb, &err), STORE_OK);
+    assert_int_equal(mb.messages, 2);
+    assert_int_equal(mb.uidnext, 3);
+    char *body = test_body_read(st, "victim", mb.id, 2);
+    assert_string_equal(body, "Subject: kept too\r\n\r\nkept too\r\n");
+    free(body);
+    assert_int_equal(test_deliver(st, "victim", NULL, "Subject: next\n\nnext\n", NULL, &uid),
+                     STORE_OK);
+    assert_int_equal(uid, 3);
+    assert_no_dangling(st, "victim");
+    store_mailbox_clear(&mb);
+    test_store_free(&st);
+}
+
+/* A user's first delivery commits its INBOX in a transaction of its own; dying right at
+ * tcbdbtrancommit there leaves nothing, and the next delivery starts afresh. */
+static void test_crash_at_first_commit(void **state)
+{
+    struct store *st = test_store_new();
+    struct store_error err;
+    struct store_mailbox mb;
+    uint32_t uid;
+
+    deliver_crashing(st, "tx-commit", "Subject: lost\n\nlost\n");
+    assert_int_equal(store_mailbox_get(st, "victim", "INBOX", &mb, &err), STORE_ENOTFOUND);
+    assert_int_equal(test_deliver(st, "victim", NULL, "Subject: first\n\nfirst\n", NULL, &uid),
+                     STORE_OK);
+    assert_int_equal(uid, 1);
+    assert_int_equal(store_mailbox_get(st, "victim", "INBOX", &mb, &err), STORE_OK);
+    assert_int_equal(mb.messages, 1);
+    assert_no_dangling(st, "victim");
+    store_mailbox_clear(&mb);
+    test_store_free(&st);
+}
+
+/* A fold that dies at its commit: the WAL undoes it, the journal still holds every delivery,
+ * and the next reader folds them in, each once. */
+static void test_crash_in_fold(void **state)
+{
+    struct store *st = test_store_new();
+    struct store_error err;
+    struct store_mailbox mb;
+    struct store_usage usage;
+    pid_t pid;
+    int status;
+
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(test_deliver(st, "victim", NULL, "Subject: m\n\nm\n", NULL, NULL),
+                         STORE_OK);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        crash_point = "tx-commit";
+        store_fault_hook = crash_here;
+        store_fold(st, "victim", &err);
+        _exit(0);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), CRASH_STATUS);
+    assert_int_equal(store_mailbox_get(st, "victim", "INBOX", &mb, &err), STORE_OK);
+    assert_int_equal(mb.messages, 4);
+    assert_int_equal(mb.uidnext, 5);
+    assert_int_equal(store_usage_get(st, "victim", &usage, &err), STORE_OK);
+    assert_int_equal(usage.messages, 4);
+    /* folding again changes nothing */
+    assert_int_equal(store_fold(st, "victim", &err), STORE_OK);
+    store_mailbox_clear(&mb);
+    assert_int_equal(store_mailbox_get(st, "victim", "INBOX", &mb, &err), STORE_OK);
+    assert_int_equal(mb.messages, 4);
+    assert_no_dangling(st, "victim");
+    store_mailbox_clear(&mb);
+    test_store_free(&st);
 }
 
 /* A COPY that dies before its commit leaves the target as it was. */
@@ -206,8 +288,12 @@ static void test_tmp_sweep(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_crash_after_link), cmocka_unit_test(test_crash_before_commit),
-        cmocka_unit_test(test_crash_at_commit),  cmocka_unit_test(test_crash_in_copy),
+        cmocka_unit_test(test_crash_after_link),
+        cmocka_unit_test(test_crash_before_commit),
+        cmocka_unit_test(test_crash_journal_unsynced),
+        cmocka_unit_test(test_crash_at_first_commit),
+        cmocka_unit_test(test_crash_in_fold),
+        cmocka_unit_test(test_crash_in_copy),
         cmocka_unit_test(test_tmp_sweep),
     };
 
