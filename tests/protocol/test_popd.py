@@ -1,5 +1,5 @@
-"""popd: RFC 1939 sessions scripted and through Python's poplib, curl and fetchmail; STLS and
-the implicit-TLS port; the maildrop lock; deletions only at QUIT; the seed's login rules."""
+"""popd: RFC 1939 sessions scripted and through Python's poplib, curl, fetchmail and mpop; STLS
+and the implicit-TLS port; the maildrop lock; deletions only at QUIT; the seed's login rules."""
 import os
 import poplib
 import re
@@ -312,6 +312,57 @@ def test_fetchmail_keep_then_delete(popd_factory, workdir):
                        timeout=300)
     assert r.returncode == 0, r.stderr
     assert out.read_bytes().count(b"Message-ID: <pop-") == n
+    p = login(d)
+    assert p.stat()[0] == 0
+    p.quit()
+
+
+def maildir_message_ids(maildir):
+    ids = []
+    for sub in ("new", "cur"):
+        for name in sorted(os.listdir(maildir / sub)):
+            m = re.search(rb"Message-ID: <pop-(\d+)@test>", (maildir / sub / name).read_bytes())
+            ids.append(int(m.group(1)) if m else None)
+    return ids
+
+
+@pytest.mark.parametrize("tls,n", [(False, 500), (True, 50)], ids=["plain", "pops"])
+def test_mpop_keep_then_delete(popd_factory, workdir, tls_files, tls, n):
+    """mpop into a maildir: a run with keep, then one that deletes; each delivers every message
+    exactly once, and the maildrop is empty after the second. The TLS run checks the server's
+    certificate against the test CA."""
+    d = popd_factory()
+    for i in range(n):
+        deliver(d, "alice", message(i))
+    maildir = workdir / "Maildir"
+    for sub in ("tmp", "new", "cur"):
+        (maildir / sub).mkdir(parents=True)
+    conf = workdir / "mpoprc"
+    tls_lines = (f"tls on\ntls_starttls off\ntls_trust_file {tls_files['cert']}\n" if tls
+                 else "tls off\n")
+    conf.write_text(f"account test\nhost 127.0.0.1\nport {d.ports['pops' if tls else 'pop']}\n"
+                    f"user alice\npassword secret\nauth user\n{tls_lines}"
+                    f"timeout 60\ndelivery maildir {maildir}\n"
+                    f"uidls_file {workdir / 'mpop-uidls'}\n")
+    os.chmod(conf, 0o600)
+    env = dict(os.environ, HOME=str(workdir))
+    args = ["mpop", "-C", str(conf), "--quiet"]
+
+    r = subprocess.run(args + ["--keep=on", "test"], env=env, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert sorted(maildir_message_ids(maildir)) == list(range(n))
+    p = login(d)
+    assert p.stat()[0] == n
+    p.quit()
+    for sub in ("new", "cur"):
+        for f in (maildir / sub).iterdir():
+            f.unlink()
+    # the UIDLs file says everything was seen: --only-new=off fetches them all again
+    r = subprocess.run(args + ["--keep=off", "--only-new=off", "test"], env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert sorted(maildir_message_ids(maildir)) == list(range(n))
     p = login(d)
     assert p.stat()[0] == 0
     p.quit()
