@@ -138,6 +138,7 @@ static const struct imap_command imap_commands[] = {
     {"RENAME", imap_cmd_rename, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
     {"SEARCH", imap_cmd_search, IMAP_STATE_SELECTED},
     {"SELECT", imap_cmd_select, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
+    {"SORT", imap_cmd_sort, IMAP_STATE_SELECTED},
     {"STARTTLS", cmd_starttls, IMAP_STATE_NOT_AUTH},
     {"STATUS", imap_cmd_status, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
     {"STORE", imap_cmd_store, IMAP_STATE_SELECTED},
@@ -179,7 +180,7 @@ void imap_capability_write(struct imap_session *s)
         conn_puts(s->conn, imap_password_allowed(s) ? " AUTH=PLAIN" : " LOGINDISABLED");
         return;
     }
-    conn_puts(s->conn, " NAMESPACE UNSELECT CHILDREN MOVE UIDPLUS");
+    conn_puts(s->conn, " NAMESPACE UNSELECT CHILDREN MOVE UIDPLUS SORT");
 }
 
 void imap_reply_tagged(struct imap_session *s, const struct imap_cmd *cmd, const char *status,
