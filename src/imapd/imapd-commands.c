@@ -1,10 +1,11 @@
 /* The IMAP command table and the commands of the connection itself (RFC 3501 section 6.1):
- * CAPABILITY, NOOP, LOGOUT, STARTTLS; and the capability list. */
+ * CAPABILITY, NOOP, LOGOUT, STARTTLS, ID, ENABLE; and the capability list. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "halyard-build.h"
+#include "imapd-args.h"
 #include "imapd.h"
 
 static bool imap_no_args(struct imap_session *s, const struct imap_cmd *cmd)
@@ -70,6 +71,48 @@ static void cmd_id(struct imap_session *s, struct imap_cmd **cmd)
     imap_reply_tagged(s, *cmd, "OK", "ID completed");
 }
 
+/* Extensions a client may turn on with ENABLE (RFC 5161 section 3.1), NULL-terminated: none
+ * yet, as CONDSTORE, QRESYNC and UTF8=ACCEPT are not implemented. An extension added here
+ * needs its session flag set in cmd_enable and its name in the CAPABILITY list. */
+static const char *const imap_enableable[] = {NULL};
+
+/* RFC 3501 section 9: capability = ("AUTH=" auth-type) / atom; both are plain atoms. */
+static bool imap_is_capability(const char *name)
+{
+    for (const char *p = name; *p != '\0'; p++)
+        if (!imap_is_atom_char((unsigned char)*p))
+            return false;
+    return true;
+}
+
+/* RFC 5161: "ENABLE" 1*(SP capability); names the server does not know are ignored, and only
+ * what this command newly enabled is listed in "* ENABLED". */
+static void cmd_enable(struct imap_session *s, struct imap_cmd **cmd)
+{
+    const struct imap_arg *a;
+    const char *name;
+
+    if ((*cmd)->nargs == 0) {
+        imap_reply_tagged(s, *cmd, "BAD", "Usage: ENABLE capability ...");
+        return;
+    }
+    for (a = (*cmd)->args; a != NULL; a = a->next) {
+        if (!imap_arg_get_atom(a, &name) || !imap_is_capability(name)) {
+            imap_reply_tagged(s, *cmd, "BAD", "ENABLE takes capability names (atoms)");
+            return;
+        }
+    }
+    conn_puts(s->conn, "* ENABLED");
+    for (a = (*cmd)->args; a != NULL; a = a->next) {
+        imap_arg_get_atom(a, &name);
+        for (size_t i = 0; imap_enableable[i] != NULL; i++)
+            if (strcasecmp(name, imap_enableable[i]) == 0)
+                conn_printf(s->conn, " %s", imap_enableable[i]);
+    }
+    conn_puts(s->conn, "\r\n");
+    imap_reply_tagged(s, *cmd, "OK", "ENABLE completed");
+}
+
 /* Sorted by name for the binary search. */
 static const struct imap_command imap_commands[] = {
     {"APPEND", imap_cmd_append, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
@@ -80,6 +123,7 @@ static const struct imap_command imap_commands[] = {
     {"COPY", imap_cmd_copy, IMAP_STATE_SELECTED},
     {"CREATE", imap_cmd_create, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
     {"DELETE", imap_cmd_delete, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
+    {"ENABLE", cmd_enable, IMAP_STATE_AUTH}, /* RFC 5161 3.1: before any SELECT */
     {"EXAMINE", imap_cmd_select, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
     {"EXPUNGE", imap_cmd_expunge, IMAP_STATE_SELECTED},
     {"FETCH", imap_cmd_fetch, IMAP_STATE_SELECTED},
@@ -94,6 +138,7 @@ static const struct imap_command imap_commands[] = {
     {"RENAME", imap_cmd_rename, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
     {"SEARCH", imap_cmd_search, IMAP_STATE_SELECTED},
     {"SELECT", imap_cmd_select, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
+    {"SORT", imap_cmd_sort, IMAP_STATE_SELECTED},
     {"STARTTLS", cmd_starttls, IMAP_STATE_NOT_AUTH},
     {"STATUS", imap_cmd_status, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
     {"STORE", imap_cmd_store, IMAP_STATE_SELECTED},
@@ -126,7 +171,8 @@ const struct imap_command *imap_command_find(const char *name, size_t len)
 /* Only what is implemented is announced; the seed's full set grows with the IMAP issue. */
 void imap_capability_write(struct imap_session *s)
 {
-    conn_puts(s->conn, "IMAP4 IMAP4rev1 LITERAL+ ID");
+    /* ENABLE before login too: clients such as imaplib read only the greeting's list */
+    conn_puts(s->conn, "IMAP4 IMAP4rev1 LITERAL+ ID ENABLE");
     if (s->state == IMAP_STATE_NOT_AUTH) {
         conn_puts(s->conn, " SASL-IR");
         if (server_tls_configured(conn_server(s->conn)) && !conn_tls_active(s->conn))
@@ -134,7 +180,7 @@ void imap_capability_write(struct imap_session *s)
         conn_puts(s->conn, imap_password_allowed(s) ? " AUTH=PLAIN" : " LOGINDISABLED");
         return;
     }
-    conn_puts(s->conn, " NAMESPACE UNSELECT CHILDREN MOVE UIDPLUS");
+    conn_puts(s->conn, " NAMESPACE UNSELECT CHILDREN MOVE UIDPLUS SORT");
 }
 
 void imap_reply_tagged(struct imap_session *s, const struct imap_cmd *cmd, const char *status,

@@ -1,5 +1,6 @@
 /* Message commands of the selected state (RFC 3501 6.4): FETCH, STORE, EXPUNGE, SEARCH, CHECK
- * (and NOOP's report of other sessions' changes), and their UID forms. Work runs on the pool
+ * (and NOOP's report of other sessions' changes), and their UID forms (UID SORT is passed on
+ * to imapd-sort-cmd.c). Work runs on the pool
  * and reads the store; replies are built in memory. */
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +31,7 @@ static const struct imap_arg *imap_args_of(const struct imap_cmd *cmd, bool *uid
     return *uid_r ? cmd->args->next : cmd->args;
 }
 
-/* Position (1-based) of uid in the session's view, 0 when absent. */
-static uint32_t imap_seq_of(const struct imap_session *s, uint32_t uid)
+uint32_t imap_seq_of(const struct imap_session *s, uint32_t uid)
 {
     size_t lo = 0, hi = s->sel.n;
 
@@ -638,7 +638,8 @@ void imap_cmd_check(struct imap_session *s, struct imap_cmd **cmd)
     imap_run(s, cmd, check_work);
 }
 
-static void search_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *out)
+int imap_search_parse(struct imap_session *s, const struct imap_cmd *cmd,
+                      const struct imap_arg *keys, struct imap_search *q, FILE *out)
 {
     static const struct {
         const char *key;
@@ -651,28 +652,20 @@ static void search_work(struct imap_session *s, const struct imap_cmd *cmd, FILE
         {"ANSWERED", STORE_FLAG_ANSWERED, true}, {"UNANSWERED", STORE_FLAG_ANSWERED, false},
         {"DRAFT", STORE_FLAG_DRAFT, true},       {"UNDRAFT", STORE_FLAG_DRAFT, false},
     };
-    bool uid;
-    const struct imap_arg *args = imap_args_of(cmd, &uid);
-    uint32_t must = 0, must_not = 0;
-    uint32_t *set_uids = NULL;
-    size_t nset = 0;
-    bool have_set = false;
-    struct store_msg *msgs = NULL;
-    struct store_error err;
-    size_t n = 0;
 
-    for (const struct imap_arg *a = args; a != NULL; a = a->next) {
+    memset(q, 0, sizeof(*q));
+    for (const struct imap_arg *a = keys; a != NULL; a = a->next) {
         const char *key;
         bool known = false;
         if (!imap_arg_get_atom(a, &key)) {
             imap_out_tagged(out, cmd, "NO", "[CANNOT] This search is not supported yet");
-            goto out;
+            goto fail;
         }
         if (strcasecmp(key, "ALL") == 0)
             continue;
         for (size_t i = 0; i < sizeof(flag_keys) / sizeof(flag_keys[0]) && !known; i++) {
             if (strcasecmp(key, flag_keys[i].key) == 0) {
-                *(flag_keys[i].set ? &must : &must_not) |= flag_keys[i].flag;
+                *(flag_keys[i].set ? &q->must : &q->must_not) |= flag_keys[i].flag;
                 known = true;
             }
         }
@@ -681,35 +674,64 @@ static void search_work(struct imap_session *s, const struct imap_cmd *cmd, FILE
         bool by_uid = strcasecmp(key, "UID") == 0;
         if (by_uid)
             a = a->next;
-        if (a != NULL && !have_set &&
+        if (a != NULL && !q->have_set &&
             (by_uid || (key[0] >= '0' && key[0] <= '9') || key[0] == '*')) {
-            if (imap_set_uids(s, cmd, a, by_uid, &set_uids, &nset, out) < 0)
-                goto out;
-            have_set = true;
+            if (imap_set_uids(s, cmd, a, by_uid, &q->set_uids, &q->nset, out) < 0)
+                goto fail;
+            q->have_set = true;
             continue;
         }
         imap_out_tagged(out, cmd, "NO", "[CANNOT] Search key %s is not supported yet", key);
-        goto out;
+        goto fail;
     }
+    return 0;
+fail:
+    imap_search_clear(q);
+    return -1;
+}
+
+bool imap_search_match(const struct imap_session *s, const struct imap_search *q,
+                       const struct store_msg *m)
+{
+    if (imap_seq_of(s, m->uid) == 0 || (m->flags & q->must) != q->must ||
+        (m->flags & q->must_not) != 0)
+        return false;
+    return !q->have_set ||
+           bsearch(&m->uid, q->set_uids, q->nset, sizeof(*q->set_uids), imap_uid_cmp) != NULL;
+}
+
+void imap_search_clear(struct imap_search *q)
+{
+    free(q->set_uids);
+    q->set_uids = NULL;
+    q->nset = 0;
+    q->have_set = false;
+}
+
+static void search_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *out)
+{
+    bool uid;
+    const struct imap_arg *args = imap_args_of(cmd, &uid);
+    struct imap_search q;
+    struct store_msg *msgs = NULL;
+    struct store_error err;
+    size_t n = 0;
+
+    if (imap_search_parse(s, cmd, args, &q, out) < 0)
+        return;
     if (store_msg_list(imapd_store(), s->user, s->sel.id, 1, 0, &msgs, &n, &err) != STORE_OK) {
         imap_out_store_error(out, cmd, &err);
         goto out;
     }
     fputs("* SEARCH", out);
-    for (size_t i = 0; i < n; i++) {
-        const struct store_msg *m = &msgs[i];
-        uint32_t seq = imap_seq_of(s, m->uid);
-        if (seq == 0 || (m->flags & must) != must || (m->flags & must_not) != 0)
-            continue;
-        if (have_set && bsearch(&m->uid, set_uids, nset, sizeof(*set_uids), imap_uid_cmp) == NULL)
-            continue;
-        fprintf(out, " %u", uid ? m->uid : seq);
-    }
+    for (size_t i = 0; i < n; i++)
+        if (imap_search_match(s, &q, &msgs[i]))
+            fprintf(out, " %u", uid ? msgs[i].uid : imap_seq_of(s, msgs[i].uid));
     fputs("\r\n", out);
     imap_out_tagged(out, cmd, "OK", "%sSEARCH completed", uid ? "UID " : "");
 out:
     store_msg_list_free(&msgs, n);
-    free(set_uids);
+    imap_search_clear(&q);
 }
 
 void imap_cmd_search(struct imap_session *s, struct imap_cmd **cmd)
@@ -796,7 +818,7 @@ void imap_cmd_uid(struct imap_session *s, struct imap_cmd **cmd)
     const char *sub;
 
     if ((*cmd)->nargs < 2 || !imap_arg_get_atom((*cmd)->args, &sub)) {
-        imap_reply_tagged(s, *cmd, "BAD", "Usage: UID FETCH|STORE|SEARCH ...");
+        imap_reply_tagged(s, *cmd, "BAD", "Usage: UID FETCH|STORE|SEARCH|SORT ...");
         return;
     }
     if (strcasecmp(sub, "FETCH") == 0)
@@ -805,6 +827,8 @@ void imap_cmd_uid(struct imap_session *s, struct imap_cmd **cmd)
         imap_run(s, cmd, store_work);
     else if (strcasecmp(sub, "SEARCH") == 0)
         imap_run(s, cmd, search_work);
+    else if (strcasecmp(sub, "SORT") == 0)
+        imap_cmd_sort(s, cmd);
     else if (strcasecmp(sub, "COPY") == 0 || strcasecmp(sub, "MOVE") == 0)
         imap_run(s, cmd, copy_work);
     else if (strcasecmp(sub, "EXPUNGE") == 0)

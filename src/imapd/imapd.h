@@ -119,8 +119,26 @@ void imap_cmd_search(struct imap_session *s, struct imap_cmd **cmd);
 void imap_cmd_uid(struct imap_session *s, struct imap_cmd **cmd);
 void imap_cmd_check(struct imap_session *s, struct imap_cmd **cmd);
 void imap_cmd_copy(struct imap_session *s, struct imap_cmd **cmd);
+/* Position (1-based) of uid in the session's view, 0 when absent. */
+uint32_t imap_seq_of(const struct imap_session *s, uint32_t uid);
+/* SEARCH keys, checked once and matched per message; SORT evaluates its keys with these. */
+struct imap_search {
+    uint32_t must, must_not; /* STORE_FLAG_* */
+    uint32_t *set_uids;      /* a sequence set or UID set, as UIDs (ascending) */
+    size_t nset;
+    bool have_set;
+};
+/* Parses the keys from keys on (NULL: ALL); -1 after writing the BAD or NO to out. */
+int imap_search_parse(struct imap_session *s, const struct imap_cmd *cmd,
+                      const struct imap_arg *keys, struct imap_search *q, FILE *out);
+bool imap_search_match(const struct imap_session *s, const struct imap_search *q,
+                       const struct store_msg *m);
+void imap_search_clear(struct imap_search *q);
 /* A flag list (or one flag): system flags and space-separated keywords (caller frees). */
 bool imap_parse_flag_list(const struct imap_arg *arg, uint32_t *flags_r, char **keywords_r);
+
+/* imapd-sort-cmd.c: SORT and UID SORT (RFC 5256) */
+void imap_cmd_sort(struct imap_session *s, struct imap_cmd **cmd);
 
 /* imapd-append.c */
 extern const struct imap_stream_rule imap_stream_rules[];

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "imapd-parse.h"
+#include "imapd-sort.h"
 #include "imapd.h"
 #include "store-conf.h"
 
@@ -178,7 +179,10 @@ static const struct proto imapd_proto = {
 
 int main(int argc, char **argv)
 {
-    int rc = server_main(&imapd_proto, argc, argv);
+    int rc;
+
+    imap_sort_init(); /* before any thread: GMime's start-up is not thread-safe */
+    rc = server_main(&imapd_proto, argc, argv);
 
     store_close(&imapd_store_handle);
     return rc;

@@ -79,8 +79,61 @@ static void popd_stream_end(struct pop_session *s)
     conn_set_busy(s->conn, false);
 }
 
-/* Sends the next chunk: each line that starts with '.' gets another (RFC 1939 section 3);
- * TOP stops after the header and top_lines body lines. */
+/* Copies in[0..n) to out with dot-stuffing (RFC 1939 section 3: a line that starts with '.'
+ * gets another), keeping the line state across chunks; stops where TOP's lines run out.
+ * Returns the input octets used; *o_r gets the output octets, at most 2 n (a line is at
+ * least one octet and grows by at most one). */
+static size_t popd_stuff(struct pop_session *s, const char *in, size_t n, char *out, size_t *o_r)
+{
+    const char *p = in, *end = in + n, *run = in; /* run: input not yet copied */
+    size_t o = 0;
+
+    while (p < end) {
+        if (s->at_bol) {
+            if (!s->in_header && s->top_lines == 0)
+                break;
+            if (*p == '.') { /* copy what came before, then the extra dot */
+                memcpy(out + o, run, (size_t)(p - run));
+                o += (size_t)(p - run);
+                out[o++] = '.';
+                run = p;
+            }
+            s->at_bol = false;
+            s->line_len = 0;
+        }
+        if (!s->in_header && s->top_lines < 0) {
+            /* RETR's body: only a '.' after a line end matters, so jump from one to the next */
+            const char *hit = memmem(p, (size_t)(end - p), "\n.", 2);
+            if (hit == NULL) {
+                p = end;
+                s->at_bol = end[-1] == '\n';
+                break;
+            }
+            p = hit + 1;
+            s->at_bol = true;
+            continue;
+        }
+        /* the header, or TOP's body: line by line, as lines are counted */
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = nl != NULL ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+        s->line_len =
+            s->line_len + len > 3 ? 3 : s->line_len + (unsigned)len; /* only <= 2 counts */
+        p += len;
+        if (nl == NULL)
+            break;
+        s->at_bol = true;
+        if (s->in_header && s->line_len <= 2) /* "\r\n": the header's end */
+            s->in_header = false;
+        else if (!s->in_header && s->top_lines > 0)
+            s->top_lines--;
+    }
+    memcpy(out + o, run, (size_t)(p - run));
+    o += (size_t)(p - run);
+    *o_r = o;
+    return (size_t)(p - in);
+}
+
+/* Sends the next chunk, dot-stuffed; TOP stops after the header and top_lines body lines. */
 void popd_stream_more(struct pop_session *s)
 {
     char in[POPD_CHUNK], out[POPD_CHUNK * 2];
@@ -100,26 +153,7 @@ void popd_stream_more(struct pop_session *s)
         conn_close(s->conn);
         return;
     }
-    for (ssize_t i = 0; i < n; i++) {
-        char c = in[i];
-        if (s->at_bol) {
-            if (!s->in_header && s->top_lines == 0)
-                break;
-            if (c == '.')
-                out[o++] = '.';
-            s->line_len = 0;
-        }
-        out[o++] = c;
-        s->line_len++;
-        s->at_bol = c == '\n';
-        if (s->at_bol) {
-            if (s->in_header && s->line_len <= 2) /* "\r\n": the header's end */
-                s->in_header = false;
-            else if (!s->in_header && s->top_lines > 0)
-                s->top_lines--;
-        }
-        s->body_off++;
-    }
+    s->body_off += popd_stuff(s, in, (size_t)n, out, &o);
     conn_write(s->conn, out, o);
     if (n == 0 || s->body_off >= s->body_size || (!s->in_header && s->top_lines == 0 && s->at_bol))
         popd_stream_end(s);

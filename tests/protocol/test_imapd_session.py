@@ -172,6 +172,36 @@ def test_commands_in_the_wrong_state(imap):
     assert c.cmd("i STORE 1 FROB (\\Seen)")[1] == "i BAD Unknown STORE item"
 
 
+def test_enable(imap):
+    """RFC 5161: only in the authenticated state, at least one capability atom; nothing is
+    enableable yet, so "* ENABLED" lists nothing, whatever is asked (CONDSTORE, QRESYNC and
+    UTF8=ACCEPT are not implemented)."""
+    c = imap.connect()
+    c.line()
+    assert c.cmd("a ENABLE CONDSTORE")[1] == "a BAD Command not valid in this state"
+    c.cmd("b LOGIN alice secret")
+    untagged, tagged = c.cmd("c CAPABILITY")
+    assert "ENABLE" in untagged[0].split()
+    assert "CONDSTORE" not in untagged[0].split() and "UTF8=ACCEPT" not in untagged[0].split()
+    assert c.cmd("d ENABLE")[1] == "d BAD Usage: ENABLE capability ..."
+    assert c.cmd("e ENABLE CONDSTORE UTF8=ACCEPT QRESYNC X-NOT-A-THING") == (
+        ["* ENABLED"], "e OK ENABLE completed")
+    assert c.cmd("f enable utf8=accept") == (["* ENABLED"], "f OK ENABLE completed")
+    bad_args = ['"CONDSTORE"', "(CONDSTORE)", "\\Seen", "CONDSTORE ()", "{3+}\r\nabc"]
+    for n, bad in enumerate(bad_args):
+        assert c.cmd(f"g{n} ENABLE {bad}") == (
+            [], f"g{n} BAD ENABLE takes capability names (atoms)"), bad
+    c.cmd("h SELECT INBOX")
+    assert c.cmd("i ENABLE CONDSTORE")[1] == "i BAD Command not valid in this state"
+    assert c.cmd("j NOOP")[1].startswith("j OK")
+    m = connect(imap)
+    m.login("alice", "secret")
+    assert "ENABLE" in m.capabilities
+    typ, data = m.enable("CONDSTORE")
+    assert typ == "OK" and m.untagged_responses.get("ENABLED") in ([b""], [None])
+    m.logout()
+
+
 def test_copy_and_move(imap):
     m = connect(imap)
     m.login("alice", "secret")

@@ -1,5 +1,5 @@
-"""popd: RFC 1939 sessions scripted and through Python's poplib, curl and fetchmail; STLS and
-the implicit-TLS port; the maildrop lock; deletions only at QUIT; the seed's login rules."""
+"""popd: RFC 1939 sessions scripted and through Python's poplib, curl, fetchmail and mpop; STLS
+and the implicit-TLS port; the maildrop lock; deletions only at QUIT; the seed's login rules."""
 import os
 import poplib
 import re
@@ -317,6 +317,57 @@ def test_fetchmail_keep_then_delete(popd_factory, workdir):
     p.quit()
 
 
+def maildir_message_ids(maildir):
+    ids = []
+    for sub in ("new", "cur"):
+        for name in sorted(os.listdir(maildir / sub)):
+            m = re.search(rb"Message-ID: <pop-(\d+)@test>", (maildir / sub / name).read_bytes())
+            ids.append(int(m.group(1)) if m else None)
+    return ids
+
+
+@pytest.mark.parametrize("tls,n", [(False, 500), (True, 50)], ids=["plain", "pops"])
+def test_mpop_keep_then_delete(popd_factory, workdir, tls_files, tls, n):
+    """mpop into a maildir: a run with keep, then one that deletes; each delivers every message
+    exactly once, and the maildrop is empty after the second. The TLS run checks the server's
+    certificate against the test CA."""
+    d = popd_factory()
+    for i in range(n):
+        deliver(d, "alice", message(i))
+    maildir = workdir / "Maildir"
+    for sub in ("tmp", "new", "cur"):
+        (maildir / sub).mkdir(parents=True)
+    conf = workdir / "mpoprc"
+    tls_lines = (f"tls on\ntls_starttls off\ntls_trust_file {tls_files['cert']}\n" if tls
+                 else "tls off\n")
+    conf.write_text(f"account test\nhost 127.0.0.1\nport {d.ports['pops' if tls else 'pop']}\n"
+                    f"user alice\npassword secret\nauth user\n{tls_lines}"
+                    f"timeout 60\ndelivery maildir {maildir}\n"
+                    f"uidls_file {workdir / 'mpop-uidls'}\n")
+    os.chmod(conf, 0o600)
+    env = dict(os.environ, HOME=str(workdir))
+    args = ["mpop", "-C", str(conf), "--quiet"]
+
+    r = subprocess.run(args + ["--keep=on", "test"], env=env, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert sorted(maildir_message_ids(maildir)) == list(range(n))
+    p = login(d)
+    assert p.stat()[0] == n
+    p.quit()
+    for sub in ("new", "cur"):
+        for f in (maildir / sub).iterdir():
+            f.unlink()
+    # the UIDLs file says everything was seen: --only-new=off fetches them all again
+    r = subprocess.run(args + ["--keep=off", "--only-new=off", "test"], env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert sorted(maildir_message_ids(maildir)) == list(range(n))
+    p = login(d)
+    assert p.stat()[0] == 0
+    p.quit()
+
+
 def test_pop_and_imap_on_one_mailbox(pop, imapd_factory, workdir):
     """IMAP keeps working beside a POP session holding the maildrop; what POP deletes and
     retrieves shows up in IMAP as expunged and \\Seen."""
@@ -358,3 +409,87 @@ def test_retr_of_a_message_expunged_meanwhile(pop):
         p.retr(2)
     assert p.retr(1)[0].startswith(b"+OK")
     p.quit()
+
+
+def stuffed(data):
+    """RFC 1939 section 3: a line that starts with '.' gets another."""
+    return (b"." if data.startswith(b".") else b"") + data.replace(b"\n.", b"\n..")
+
+
+def read_multiline(c):
+    """The status line and the raw dot-stuffed octets up to (not including) the final ".\\r\\n"."""
+    status = c.line()
+    while not (c.buf.startswith(b".\r\n") or b"\r\n.\r\n" in c.buf):
+        chunk = c.sock.recv(65536)
+        if not chunk:
+            raise EOFError(c.buf[-200:])
+        c.buf += chunk
+    if c.buf.startswith(b".\r\n"):
+        body, c.buf = b"", c.buf[3:]
+    else:
+        body, c.buf = c.buf.split(b"\r\n.\r\n", 1)
+        body += b"\r\n"
+    return status, body
+
+
+def dotty_message(tail=b"the end\r\n"):
+    """Several read chunks (popd reads 64 KiB at a time) of lines, many starting with '.', with
+    a '.' line placed at each kind of chunk edge: right after a CRLF that ends a chunk, after a
+    chunk ending between CR and LF, and a chunk ending right after the dot."""
+    chunk = 65536
+    head = b"From: s@example.org\r\nTo: alice@example.org\r\nSubject: dots\r\n\r\n"
+    msg = bytearray(head)
+    i = 0
+    edges = {chunk: 0, 2 * chunk: -1, 3 * chunk: 1, 4 * chunk: 0}  # where the '.' falls
+    while len(msg) < 5 * chunk:
+        nxt = min((e + off for e, off in edges.items() if e + off > len(msg)), default=None)
+        line = [b".", b"..", b".dot line %d" % i, b"plain %d" % i, b"x" * (i % 97)][i % 5]
+        if nxt is not None and len(msg) + len(line) + 2 > nxt - 4:
+            # pad up to the edge so that the next line's '.' lands exactly on it
+            pad = nxt - len(msg) - 2
+            msg += (b"p" * pad if pad > 0 else b"") + b"\r\n"
+            msg += b".edge\r\n"
+            del edges[next(e for e, off in edges.items() if e + off == nxt)]
+        else:
+            msg += line + b"\r\n"
+        i += 1
+    msg += tail
+    for edge, off in ((chunk, 0), (2 * chunk, -1), (3 * chunk, 1), (4 * chunk, 0)):
+        assert msg[edge + off - 2:edge + off + 1] == b"\r\n.", (edge, off)
+    return bytes(msg)
+
+
+def test_dot_stuffing_across_chunks(popd_factory):
+    """RETR and TOP of messages of several read chunks come back byte-exact once unstuffed, with
+    every '.' at a line start doubled, wherever the chunk edges fall."""
+    d = popd_factory()
+    big = dotty_message()
+    unterminated = dotty_message(tail=b".last line without CRLF")
+    deliver(d, "alice", big)
+    deliver(d, "alice", unterminated)
+    c = d.connect()
+    c.line()
+    c.send("USER alice\r\nPASS secret\r\n")
+    c.line()
+    c.line()
+    c.send("LIST\r\n")
+    status, listing = read_multiline(c)
+    assert listing == b"1 %d\r\n2 %d\r\n" % (len(big), len(unterminated))  # stored as given
+    c.send("RETR 1\r\n")
+    status, body = read_multiline(c)
+    assert status == f"+OK {len(big)} octets"
+    assert body == stuffed(big)
+    c.send("RETR 2\r\n")
+    status, body = read_multiline(c)
+    assert body == stuffed(unterminated) + b"\r\n"  # the last line gets its CRLF on the wire
+    header, text = big.split(b"\r\n\r\n", 1)
+    lines = text.split(b"\r\n")[:-1]
+    for n in (0, 1, 3, 4000, 9000, len(lines) - 1, len(lines), len(lines) + 10):
+        c.send(f"TOP 1 {n}\r\n")
+        status, body = read_multiline(c)
+        want = header + b"\r\n\r\n" + b"".join(ln + b"\r\n" for ln in lines[:n])
+        assert body == stuffed(want), n
+    c.send(f"TOP 2 {10 ** 6}\r\n")
+    assert read_multiline(c)[1] == stuffed(unterminated) + b"\r\n"
+    c.send("QUIT\r\n")
+    assert c.line().startswith("+OK")
