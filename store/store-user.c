@@ -424,6 +424,47 @@ enum store_err store_user_list(struct store *st, struct store_user **users_r, si
     return rc;
 }
 
+enum store_err store_user_get_auth(struct store *st, const char *name, struct store_user *u_r,
+                                   char **hash_r, struct store_error *err)
+{
+    char canon[STORE_USER_MAX + 1];
+    struct user_ctx c = {.op = OP_GET, .name = canon};
+    enum store_err rc = store_user_canon(name, canon, err);
+
+    memset(u_r, 0, sizeof(*u_r));
+    *hash_r = NULL;
+    if (rc == STORE_OK)
+        rc = user_run(st, &c, err);
+    if (rc == STORE_OK) {
+        *u_r = c.rec.u;
+        memset(&c.rec.u, 0, sizeof(c.rec.u));
+        *hash_r = c.rec.hash;
+        c.rec.hash = NULL;
+    }
+    rec_clear(&c.rec);
+    return rc;
+}
+
+void store_user_hash_free(char **hash)
+{
+    if (*hash == NULL)
+        return;
+    explicit_bzero(*hash, strlen(*hash));
+    free(*hash);
+    *hash = NULL;
+}
+
+bool store_user_hash_matches(const char *password, const char *hash)
+{
+    if (hash == NULL) {
+        pthread_once(&dummy_once, dummy_make);
+        if (dummy_hash != NULL)
+            hash_matches(password ? password : "", dummy_hash);
+        return false;
+    }
+    return hash_matches(password ? password : "", hash);
+}
+
 enum store_err store_user_check_password(struct store *st, const char *name, const char *password,
                                          struct store_user *u_r, struct store_error *err)
 {

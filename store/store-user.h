@@ -66,4 +66,14 @@ enum store_err store_user_list(struct store *st, struct store_user **users_r, si
 enum store_err store_user_check_password(struct store *st, const char *name, const char *password,
                                          struct store_user *u_r, struct store_error *err);
 
+/* The two halves of store_user_check_password, for a caller that may skip the hashing (the
+ * login cache): the record with its stored hash (*hash_r NULL when the user has no password;
+ * release it with store_user_hash_free, which wipes it), then the check itself. */
+enum store_err store_user_get_auth(struct store *st, const char *name, struct store_user *u_r,
+                                   char **hash_r, struct store_error *err);
+void store_user_hash_free(char **hash);
+/* Whether password matches hash (crypt(3), compared without an early exit). NULL hash spends the
+ * same work on a dummy hash and answers false, so timing does not tell a missing user. */
+bool store_user_hash_matches(const char *password, const char *hash);
+
 #endif

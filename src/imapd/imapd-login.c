@@ -105,7 +105,7 @@ static void imap_login_done(void *arg)
     s->state = IMAP_STATE_AUTH;
     conn_set_user(s->conn, l->auth.user);
     conn_set_idle_timeout(s->conn, (uint64_t)conf_int(conf, "service.imap.idletimeout") * 60);
-    conn_info(s->conn, "logged in");
+    conn_info(s->conn, l->auth.cached ? "logged in (password from the login cache)" : "logged in");
     conn_printf(s->conn, "%.*s OK [CAPABILITY ", (int)l->cmd->tag_len, l->cmd->tag);
     imap_capability_write(s);
     conn_puts(s->conn, "] Logged in\r\n");

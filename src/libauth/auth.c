@@ -30,8 +30,10 @@ void auth_password(struct store *st, const struct conf *conf, const char *id, co
     char names[2][AUTH_ID_MAX + 1];
     size_t n = auth_id_candidates(id, conf_str(conf, "service.loginseparator"),
                                   conf_str(conf, "service.defaultdomain"), names);
+    unsigned ttl = (unsigned)conf_int(conf, "service.authcachettl");
     struct store_user u;
     struct store_error err;
+    char *hash;
 
     memset(reply, 0, sizeof(*reply));
     reply->result = AUTH_FAILED;
@@ -40,16 +42,28 @@ void auth_password(struct store *st, const struct conf *conf, const char *id, co
         char canon[STORE_USER_MAX + 1];
         if (store_user_canon(names[i], canon, &err) != STORE_OK)
             continue;
-        enum store_err rc = store_user_check_password(st, canon, password, &u, &err);
+        enum store_err rc = store_user_get_auth(st, canon, &u, &hash, &err);
         if (rc == STORE_ENOTFOUND)
             continue;
-        if (rc == STORE_EDENIED) {
-            snprintf(reply->detail, sizeof(reply->detail), "wrong password for %s", canon);
-            return;
-        }
         if (rc != STORE_OK) {
             reply->result = AUTH_TEMPFAIL;
             snprintf(reply->detail, sizeof(reply->detail), "%s", err.msg);
+            return;
+        }
+        /* A hit skips crypt(3); a failure forgets the user's entries, so a guessed password
+         * never meets a cached one. A missing hash (no password) still costs a hashing. */
+        bool ok = reply->cached = auth_cache_check(canon, password, hash, ttl);
+        if (!ok) {
+            ok = store_user_hash_matches(password, hash);
+            if (ok)
+                auth_cache_store(canon, password, hash, ttl);
+            else
+                auth_cache_forget(canon);
+        }
+        store_user_hash_free(&hash);
+        if (!ok) {
+            snprintf(reply->detail, sizeof(reply->detail), "wrong password for %s", canon);
+            store_user_clear(&u);
             return;
         }
         snprintf(reply->user, sizeof(reply->user), "%s", u.name);
@@ -72,4 +86,6 @@ void auth_password(struct store *st, const struct conf *conf, const char *id, co
         store_user_clear(&u);
         return;
     }
+    /* no such user: the same work as a real check, so timing does not tell */
+    store_user_hash_matches(password, NULL);
 }

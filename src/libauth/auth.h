@@ -27,6 +27,7 @@ struct auth_reply {
     enum auth_result result;
     char user[STORE_USER_MAX + 1]; /* AUTH_OK and status refusals: the canonical user */
     struct store_limits limits;    /* AUTH_OK: quota */
+    bool cached;                   /* the password was found in the login cache */
     char detail[STORE_ERRMSG_MAX]; /* for the journal, never for the client */
 };
 
@@ -38,7 +39,8 @@ struct auth_reply {
 size_t auth_id_candidates(const char *id, const char *separator, const char *defdomain,
                           char names_r[2][AUTH_ID_MAX + 1]);
 
-/* Checks id/password (blocking). Fills reply. */
+/* Checks id/password (blocking). Fills reply. A password verified within
+ * service.authcachettl seconds skips the hashing (auth-cache.c). */
 void auth_password(struct store *st, const struct conf *conf, const char *id, const char *password,
                    struct auth_reply *reply);
 
@@ -51,6 +53,14 @@ long auth_base64_decode(const char *in, size_t len, unsigned char *out, size_t o
  * Returns 0, or -1 when malformed (wrong NUL count, empty authcid or password). */
 int auth_plain_split(char *msg, size_t len, const char **authzid_r, const char **authcid_r,
                      const char **password_r);
+
+/* The login cache (process-wide, thread-safe): HMAC-SHA-256 digests, under a random key made
+ * at first use, of user, password and the stored hash - never the password. A digest counts
+ * for ttl seconds (0: no cache); a changed password changes the stored hash and so misses.
+ * auth_cache_forget drops every entry of user (after a failed check). */
+bool auth_cache_check(const char *user, const char *password, const char *hash, unsigned ttl);
+void auth_cache_store(const char *user, const char *password, const char *hash, unsigned ttl);
+void auth_cache_forget(const char *user);
 
 /* A short fixed text for the journal: "ok", "failed", ... */
 const char *auth_result_name(enum auth_result result);

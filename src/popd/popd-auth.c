@@ -151,7 +151,8 @@ static void popd_login_done(void *arg)
     uint64_t octets = 0;
     for (unsigned long i = 0; i < s->nmsgs; i++)
         octets += s->msgs[i].size;
-    conn_info(s->conn, "logged in: %lu messages", s->nmsgs);
+    conn_info(s->conn, "logged in%s: %lu messages",
+              s->auth.cached ? " (password from the login cache)" : "", s->nmsgs);
     conn_printf(s->conn, "+OK Maildrop locked and ready: %lu messages (%llu octets)\r\n", s->nmsgs,
                 (unsigned long long)octets);
 }
