@@ -379,3 +379,27 @@ def test_large_body_streams(imapd_factory):
         assert proc_status(pid, "VmHWM") - hwm < 4 * 1024, "imapd grew by the message size"
         assert proc_status(pid, "VmRSS") - rss < 4 * 1024
     m.logout()
+
+
+def test_body_of_embedded_message(imapd_factory):
+    d = imapd_factory(users=("alice",))
+    inner = ("From: inner@example.org\r\nSubject: =?iso-8859-1?q?R=E9sum=E9?=\r\n"
+             "Content-Type: text/plain; charset=iso-8859-1\r\n"
+             "Content-Transfer-Encoding: quoted-printable\r\n\r\nna=EFve inner text\r\n")
+    outer = ("From: outer@example.org\r\nSubject: forwarded\r\nMIME-Version: 1.0\r\n"
+             "Content-Type: multipart/mixed; boundary=\"x\"\r\n\r\n--x\r\n"
+             "Content-Type: text/plain\r\n\r\nsee attached\r\n--x\r\n"
+             "Content-Type: message/rfc822\r\n\r\n" + inner + "--x--\r\n")
+    r = store_tool(d.conf_path, "deliver", "alice", stdin=outer.encode())
+    assert r.returncode == 0, r.stderr
+    m = imaplib.IMAP4("127.0.0.1", d.ports["imap"])
+    m.login("alice", "secret")
+    m.select("INBOX")
+    assert search(m, "BODY", "attached") == [1]
+    assert search(m, "BODY", "inner@example.org") == [1]  # the inner header is body
+    assert search(m, "FROM", "inner") == []
+    m.literal = "r\u00c9SUM\u00c9".encode()
+    assert search(m, "BODY", charset="UTF-8") == [1]
+    m.literal = "na\u00efve INNER".encode()
+    assert search(m, "TEXT", charset="UTF-8") == [1]
+    m.logout()
