@@ -125,7 +125,7 @@ int imap_search_parse_date(const char *s, size_t len, int32_t *day_r)
     /* date-day = 1*2DIGIT */
     while (i < len && i < 2 && s[i] >= '0' && s[i] <= '9')
         day = day * 10 + (unsigned)(s[i++] - '0');
-    if (i == 0 || i + 10 != len || s[i] != '-' || s[i + 4] != '-')
+    if (i == 0 || i + 9 != len || s[i] != '-' || s[i + 4] != '-')
         return -1;
     for (month = 0; month < 12; month++)
         if (strncasecmp(s + i + 1, month_names[month], 3) == 0)
