@@ -1,6 +1,6 @@
-/* Message commands of the selected state (RFC 3501 6.4): FETCH, STORE, EXPUNGE, SEARCH, CHECK
- * (and NOOP's report of other sessions' changes), and their UID forms (UID SORT is passed on
- * to imapd-sort-cmd.c). Work runs on the pool
+/* Message commands of the selected state (RFC 3501 6.4): FETCH, STORE, EXPUNGE, CHECK (and
+ * NOOP's report of other sessions' changes), and their UID forms (UID SEARCH and UID SORT are
+ * passed on to imapd-search.c and imapd-sort-cmd.c). Work runs on the pool
  * and reads the store; replies are built in memory. */
 #include <stdlib.h>
 #include <string.h>
@@ -638,107 +638,6 @@ void imap_cmd_check(struct imap_session *s, struct imap_cmd **cmd)
     imap_run(s, cmd, check_work);
 }
 
-int imap_search_parse(struct imap_session *s, const struct imap_cmd *cmd,
-                      const struct imap_arg *keys, struct imap_search *q, FILE *out)
-{
-    static const struct {
-        const char *key;
-        uint32_t flag;
-        bool set;
-    } flag_keys[] = {
-        {"SEEN", STORE_FLAG_SEEN, true},         {"UNSEEN", STORE_FLAG_SEEN, false},
-        {"DELETED", STORE_FLAG_DELETED, true},   {"UNDELETED", STORE_FLAG_DELETED, false},
-        {"FLAGGED", STORE_FLAG_FLAGGED, true},   {"UNFLAGGED", STORE_FLAG_FLAGGED, false},
-        {"ANSWERED", STORE_FLAG_ANSWERED, true}, {"UNANSWERED", STORE_FLAG_ANSWERED, false},
-        {"DRAFT", STORE_FLAG_DRAFT, true},       {"UNDRAFT", STORE_FLAG_DRAFT, false},
-    };
-
-    memset(q, 0, sizeof(*q));
-    for (const struct imap_arg *a = keys; a != NULL; a = a->next) {
-        const char *key;
-        bool known = false;
-        if (!imap_arg_get_atom(a, &key)) {
-            imap_out_tagged(out, cmd, "NO", "[CANNOT] This search is not supported yet");
-            goto fail;
-        }
-        if (strcasecmp(key, "ALL") == 0)
-            continue;
-        for (size_t i = 0; i < sizeof(flag_keys) / sizeof(flag_keys[0]) && !known; i++) {
-            if (strcasecmp(key, flag_keys[i].key) == 0) {
-                *(flag_keys[i].set ? &q->must : &q->must_not) |= flag_keys[i].flag;
-                known = true;
-            }
-        }
-        if (known)
-            continue;
-        bool by_uid = strcasecmp(key, "UID") == 0;
-        if (by_uid)
-            a = a->next;
-        if (a != NULL && !q->have_set &&
-            (by_uid || (key[0] >= '0' && key[0] <= '9') || key[0] == '*')) {
-            if (imap_set_uids(s, cmd, a, by_uid, &q->set_uids, &q->nset, out) < 0)
-                goto fail;
-            q->have_set = true;
-            continue;
-        }
-        imap_out_tagged(out, cmd, "NO", "[CANNOT] Search key %s is not supported yet", key);
-        goto fail;
-    }
-    return 0;
-fail:
-    imap_search_clear(q);
-    return -1;
-}
-
-bool imap_search_match(const struct imap_session *s, const struct imap_search *q,
-                       const struct store_msg *m)
-{
-    if (imap_seq_of(s, m->uid) == 0 || (m->flags & q->must) != q->must ||
-        (m->flags & q->must_not) != 0)
-        return false;
-    return !q->have_set ||
-           bsearch(&m->uid, q->set_uids, q->nset, sizeof(*q->set_uids), imap_uid_cmp) != NULL;
-}
-
-void imap_search_clear(struct imap_search *q)
-{
-    free(q->set_uids);
-    q->set_uids = NULL;
-    q->nset = 0;
-    q->have_set = false;
-}
-
-static void search_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *out)
-{
-    bool uid;
-    const struct imap_arg *args = imap_args_of(cmd, &uid);
-    struct imap_search q;
-    struct store_msg *msgs = NULL;
-    struct store_error err;
-    size_t n = 0;
-
-    if (imap_search_parse(s, cmd, args, &q, out) < 0)
-        return;
-    if (store_msg_list(imapd_store(), s->user, s->sel.id, 1, 0, &msgs, &n, &err) != STORE_OK) {
-        imap_out_store_error(out, cmd, &err);
-        goto out;
-    }
-    fputs("* SEARCH", out);
-    for (size_t i = 0; i < n; i++)
-        if (imap_search_match(s, &q, &msgs[i]))
-            fprintf(out, " %u", uid ? msgs[i].uid : imap_seq_of(s, msgs[i].uid));
-    fputs("\r\n", out);
-    imap_out_tagged(out, cmd, "OK", "%sSEARCH completed", uid ? "UID " : "");
-out:
-    store_msg_list_free(&msgs, n);
-    imap_search_clear(&q);
-}
-
-void imap_cmd_search(struct imap_session *s, struct imap_cmd **cmd)
-{
-    imap_run(s, cmd, search_work);
-}
-
 /* COPY and MOVE (RFC 3501 6.4.7, RFC 6851), answered with COPYUID (RFC 4315). */
 static void copy_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *out)
 {
@@ -826,7 +725,7 @@ void imap_cmd_uid(struct imap_session *s, struct imap_cmd **cmd)
     else if (strcasecmp(sub, "STORE") == 0)
         imap_run(s, cmd, store_work);
     else if (strcasecmp(sub, "SEARCH") == 0)
-        imap_run(s, cmd, search_work);
+        imap_cmd_search(s, cmd);
     else if (strcasecmp(sub, "SORT") == 0)
         imap_cmd_sort(s, cmd);
     else if (strcasecmp(sub, "COPY") == 0 || strcasecmp(sub, "MOVE") == 0)

@@ -32,6 +32,18 @@ const char imap_text_section_size_partial[] = "BINARY.SIZE takes no partial rang
 const char imap_text_mailbox_missing[] = "Missing or invalid mailbox name";
 const char imap_text_mailbox_mutf7[] = "Mailbox name is not valid modified UTF-7";
 const char imap_text_nomem[] = "Out of memory";
+const char imap_text_search_none[] = "Missing search keys";
+const char imap_text_search_charset[] = "Missing charset";
+const char imap_text_search_badcharset[] = "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset";
+const char imap_text_search_unknown[] = "Unknown search key";
+const char imap_text_search_not_key[] = "Expected a search key, not a string";
+const char imap_text_search_argument[] = "Missing or invalid argument to search key";
+const char imap_text_search_missing[] = "Missing operand of search key";
+const char imap_text_search_date[] = "Invalid date (expected d-Mon-yyyy, such as 1-Feb-2024)";
+const char imap_text_search_number[] = "Invalid number for search key";
+const char imap_text_search_keyword[] = "KEYWORD takes a keyword or a system flag";
+const char imap_text_search_empty[] = "Empty list of search keys";
+const char imap_text_search_depth[] = "Search keys nested too deeply";
 
 size_t imap_parse_error_reply(const struct imap_parse_error *e, char *buf, size_t size)
 {

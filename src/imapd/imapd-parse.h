@@ -192,6 +192,12 @@ extern const char imap_text_seqset_invalid[], imap_text_seqset_zero[], imap_text
 extern const char imap_text_section_invalid[], imap_text_section_partial[],
     imap_text_section_size_partial[];
 extern const char imap_text_mailbox_missing[], imap_text_mailbox_mutf7[], imap_text_nomem[];
+/* SEARCH (imapd-search-parse.c); a BAD names the key concerned after a colon where it helps */
+extern const char imap_text_search_none[], imap_text_search_charset[],
+    imap_text_search_badcharset[], imap_text_search_unknown[], imap_text_search_not_key[],
+    imap_text_search_argument[], imap_text_search_missing[], imap_text_search_date[],
+    imap_text_search_number[], imap_text_search_keyword[], imap_text_search_empty[],
+    imap_text_search_depth[];
 
 /* Whether c may appear in a tag: ASTRING-CHAR except '+' (RFC 3501 section 9). */
 bool imap_is_tag_char(unsigned char c);

@@ -14,7 +14,7 @@ static void sort_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *
     const struct imap_arg *args = uid ? cmd->args->next : cmd->args;
     struct imap_sort_criterion crit[IMAP_SORT_CRITERIA_MAX];
     struct imap_sort_msg *sm = NULL;
-    struct imap_search q;
+    struct imap_search_run *q = NULL;
     struct store_msg *msgs = NULL;
     struct store_error err;
     const char *why, *charset;
@@ -38,7 +38,7 @@ static void sort_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *
         imap_out_tagged(out, cmd, "NO", "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
         return;
     }
-    if (imap_search_parse(s, cmd, args->next->next, &q, out) < 0)
+    if (imap_search_begin(s, cmd, args->next->next, false, &q, out) < 0)
         return;
     if (store_msg_list(imapd_store(), s->user, s->sel.id, 1, 0, &msgs, &n, &err) != STORE_OK) {
         imap_out_store_error(out, cmd, &err);
@@ -52,7 +52,7 @@ static void sort_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *
     bool envelope = imap_sort_needs_envelope(crit, (size_t)ncrit);
     for (size_t i = 0; i < n; i++) {
         const struct store_msg *m = &msgs[i];
-        if (!imap_search_match(s, &q, m))
+        if (!imap_search_match(q, m))
             continue;
         struct imap_sort_msg *x = &sm[ns++];
         x->seq = imap_seq_of(s, m->uid);
@@ -81,7 +81,7 @@ out:
         imap_sort_msg_clear(&sm[i]);
     free(sm);
     store_msg_list_free(&msgs, n);
-    imap_search_clear(&q);
+    imap_search_end(&q);
 }
 
 void imap_cmd_sort(struct imap_session *s, struct imap_cmd **cmd)

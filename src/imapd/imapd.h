@@ -115,27 +115,27 @@ void imap_out_store_error(FILE *out, const struct imap_cmd *cmd, const struct st
 void imap_cmd_fetch(struct imap_session *s, struct imap_cmd **cmd);
 void imap_cmd_store(struct imap_session *s, struct imap_cmd **cmd);
 void imap_cmd_expunge(struct imap_session *s, struct imap_cmd **cmd);
-void imap_cmd_search(struct imap_session *s, struct imap_cmd **cmd);
 void imap_cmd_uid(struct imap_session *s, struct imap_cmd **cmd);
 void imap_cmd_check(struct imap_session *s, struct imap_cmd **cmd);
 void imap_cmd_copy(struct imap_session *s, struct imap_cmd **cmd);
 /* Position (1-based) of uid in the session's view, 0 when absent. */
 uint32_t imap_seq_of(const struct imap_session *s, uint32_t uid);
-/* SEARCH keys, checked once and matched per message; SORT evaluates its keys with these. */
-struct imap_search {
-    uint32_t must, must_not; /* STORE_FLAG_* */
-    uint32_t *set_uids;      /* a sequence set or UID set, as UIDs (ascending) */
-    size_t nset;
-    bool have_set;
-};
-/* Parses the keys from keys on (NULL: ALL); -1 after writing the BAD or NO to out. */
-int imap_search_parse(struct imap_session *s, const struct imap_cmd *cmd,
-                      const struct imap_arg *keys, struct imap_search *q, FILE *out);
-bool imap_search_match(const struct imap_session *s, const struct imap_search *q,
-                       const struct store_msg *m);
-void imap_search_clear(struct imap_search *q);
 /* A flag list (or one flag): system flags and space-separated keywords (caller frees). */
 bool imap_parse_flag_list(const struct imap_arg *arg, uint32_t *flags_r, char **keywords_r);
+
+/* imapd-search.c: SEARCH and UID SEARCH, and the evaluation SORT uses too */
+void imap_cmd_search(struct imap_session *s, struct imap_cmd **cmd);
+struct imap_search_run;
+/* Parses the search keys from keys on (with charset_allowed, a leading CHARSET astring first)
+ * and checks them against the session's view. Returns 0 with *run_r set, or -1 after writing
+ * the BAD or NO to out. */
+int imap_search_begin(struct imap_session *s, const struct imap_cmd *cmd,
+                      const struct imap_arg *keys, bool charset_allowed,
+                      struct imap_search_run **run_r, FILE *out);
+/* Whether m (a message of the selected mailbox) matches; reads its file only when a header or
+ * body key decides. Not in the session's view: false. */
+bool imap_search_match(struct imap_search_run *run, const struct store_msg *m);
+void imap_search_end(struct imap_search_run **run);
 
 /* imapd-sort-cmd.c: SORT and UID SORT (RFC 5256) */
 void imap_cmd_sort(struct imap_session *s, struct imap_cmd **cmd);
