@@ -730,3 +730,29 @@ int conn_submit(struct conn *c, pool_fn *work, pool_fn *done, void *arg)
         conn_update_events(c);
     return 0;
 }
+
+bool conn_peer_addr(const struct conn *c, int *family_r, unsigned char addr_r[16])
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+
+    if (getpeername(c->fd, (struct sockaddr *)&ss, &len) < 0)
+        return false;
+    if (ss.ss_family == AF_INET) {
+        *family_r = AF_INET;
+        memcpy(addr_r, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+        return true;
+    }
+    if (ss.ss_family == AF_INET6) {
+        const unsigned char *a = ((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr;
+        if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)a)) {
+            *family_r = AF_INET;
+            memcpy(addr_r, a + 12, 4);
+        } else {
+            *family_r = AF_INET6;
+            memcpy(addr_r, a, 16);
+        }
+        return true;
+    }
+    return false;
+}

@@ -100,6 +100,9 @@ const struct log_ctx *conn_log(const struct conn *c);
 /* Records the authenticated user for log lines. */
 void conn_set_user(struct conn *c, const char *user);
 const char *conn_client(const struct conn *c);
+/* The client's address: AF_INET (4 bytes, also for IPv4-mapped IPv6) or AF_INET6 (16); false
+ * for a unix socket or a vanished peer. */
+bool conn_peer_addr(const struct conn *c, int *family_r, unsigned char addr_r[16]);
 
 #define conn_info(c, ...)    log_ctx_msg(LOG_INFO, conn_log(c), __VA_ARGS__)
 #define conn_notice(c, ...)  log_ctx_msg(LOG_NOTICE, conn_log(c), __VA_ARGS__)

@@ -66,19 +66,22 @@ def client_tls_context():
 class Daemon:
     """One daemon under systemd-socket-activate: plain and (optionally) TLS listeners."""
 
-    def __init__(self, binary, fdnames, conf_path, log_path):
+    def __init__(self, binary, fdnames, conf_path, log_path, env=None):
         self.binary = binary
         self.conf_path = conf_path
         self.log_path = log_path
         self.ports = {name: free_port() for name in fdnames}
+        self.env = env or {}
         self.proc = None
 
     def start(self):
         cmd = ["systemd-socket-activate"]
         for name, port in self.ports.items():
             cmd += ["-l", f"127.0.0.1:{port}"]
-        cmd += ["--fdname=" + ":".join(self.ports), "-E", "HALYARD_LOG=stderr",
-                self.binary, "-f", self.conf_path]
+        cmd += ["--fdname=" + ":".join(self.ports), "-E", "HALYARD_LOG=stderr"]
+        for k, v in self.env.items():
+            cmd += ["-E", f"{k}={v}"]
+        cmd += [self.binary, "-f", self.conf_path]
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log)
         deadline = time.time() + 10
