@@ -9,6 +9,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "notify.h"
 #include "conf.h"
 #include "halyard-build.h"
 #include "lmtpd.h"
@@ -83,6 +84,7 @@ int main(int argc, char **argv)
         status = EX_TEMPFAIL;
         goto out;
     }
+    notify_configure(st, conf, "deliver");
     if (sender != NULL) {
         char line[LMTP_PATH_MAX + 32];
         int len = snprintf(line, sizeof(line), "Return-Path: <%s>\r\n", sender);

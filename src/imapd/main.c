@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "notify.h"
 #include "imapd-parse.h"
 #include "imapd-sort.h"
 #include "imapd.h"
@@ -159,6 +160,7 @@ static int imapd_on_config(struct server *srv, bool reload)
     }
     if (moved)
         log_warning("store.partition.primary.path changed: restart imapd to use it");
+    notify_configure(imapd_store_handle, server_conf(srv), "imapd");
     return 0;
 }
 

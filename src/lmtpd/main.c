@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "notify.h"
 #include "banner.h"
 #include "halyard-build.h"
 #include "lmtpd.h"
@@ -398,6 +399,7 @@ static int lmtpd_on_config(struct server *srv, bool reload)
     }
     if (moved)
         log_warning("store.partition.primary.path changed: restart lmtpd to use it");
+    notify_configure(lmtpd_store_handle, server_conf(srv), "lmtpd");
     return 0;
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "notify.h"
 #include "popd.h"
 #include "store-conf.h"
 
@@ -164,6 +165,7 @@ static int popd_on_config(struct server *srv, bool reload)
     }
     if (moved)
         log_warning("store.partition.primary.path changed: restart popd to use it");
+    notify_configure(popd_store_handle, server_conf(srv), "popd");
     return 0;
 }
 

@@ -214,6 +214,35 @@ def lmtpd_factory(workdir):
         d.stop()
 
 
+@pytest.fixture
+def enpd_factory(workdir):
+    """enpd on a TCP port; access sets ENS_ACCESS in its environment."""
+    started = []
+
+    def make(settings=None, access=None):
+        n = len(started)
+        conf_path = str(workdir / f"enpd{n}.conf")
+        write_conf(conf_path, {"local.hostname": "mail.test", **(settings or {})})
+        env = {"ENS_ACCESS": access} if access is not None else None
+        d = Daemon(os.path.join(BUILD, "src/enpd/enpd"), ["ens"], conf_path,
+                   str(workdir / f"enpd{n}.log"), env=env)
+        started.append(d)
+        return d.start()
+
+    yield make
+    for d in started:
+        d.stop()
+
+
+def notify_settings(enpd, key="enp://127.0.0.1/store/%M", noneinbox="yes"):
+    """The store's notify plugin pointed at enpd, as the seed configures it for IDLE."""
+    return {"local.store.notifyplugin": "libibiff",
+            "local.store.notifyplugin.enshost": "127.0.0.1",
+            "local.store.notifyplugin.ensport": str(enpd.ports["ens"]) if enpd else "1",
+            "local.store.notifyplugin.enseventkey": key,
+            "local.store.notifyplugin.noneinbox.enable": noneinbox}
+
+
 class UnixDaemon(Daemon):
     """A daemon on one unix stream socket."""
 

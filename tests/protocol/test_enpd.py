@@ -1,37 +1,15 @@
 """enpd: the event notification daemon under systemd-socket-activate. Subscribe, publish,
 unsubscribe; errors; ENS_ACCESS allowing 127.0.0.1 and refusing 127.0.0.2; a subscriber that
 does not read its events is dropped while publishing goes on; over-long lines."""
-import os
 import socket
 import time
 
-import pytest
-
-from conftest import BUILD, Daemon, LineClient, write_conf
+from conftest import LineClient
 
 KEY = "enp://127.0.0.1/store/alice"
 EVENT = ("enp://127.0.0.1/store?evtType=NewMsg&timestamp=1047488403000&hostname=mail1"
          "&process=lmtpd&pid=476&mailboxName=alice&numMsgs=16&uidValidity=1046993605"
          "&imapUid=62&size=877&hdrLen=814")
-
-
-@pytest.fixture
-def enpd_factory(workdir):
-    started = []
-
-    def make(settings=None, access=None):
-        n = len(started)
-        conf_path = str(workdir / f"enpd{n}.conf")
-        write_conf(conf_path, {"local.hostname": "mail.test", **(settings or {})})
-        env = {"ENS_ACCESS": access} if access is not None else None
-        d = Daemon(os.path.join(BUILD, "src/enpd/enpd"), ["ens"], conf_path,
-                   str(workdir / f"enpd{n}.log"), env=env)
-        started.append(d)
-        return d.start()
-
-    yield make
-    for d in started:
-        d.stop()
 
 
 def connect(d, source=None, rcvbuf=None):

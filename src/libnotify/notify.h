@@ -1,0 +1,32 @@
+/* The store's notify plugin (Sun's libibiff): after each committed change, an event to enpd
+ * under local.store.notifyplugin.enseventkey, %M replaced by the mailbox, with a body in Sun's
+ * iBiff form. Publishing never blocks and never fails the change: while enpd is away events
+ * are dropped, and the connection is tried again with back-off. */
+#ifndef HALYARD_NOTIFY_H
+#define HALYARD_NOTIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "conf.h"
+#include "store.h"
+
+/* Installs (local.store.notifyplugin set) or removes the commit hook on st, taking the
+ * REFRESHABLE event switches from conf; process names the publisher in events ("lmtpd"). Call
+ * at start and on every reload. */
+void notify_configure(struct store *st, const struct conf *conf, const char *process);
+
+/* The mailbox's name in events and keys, as Sun's mailboxName: "alice" for alice's INBOX,
+ * "alice/Sent" for her folder Sent. */
+void notify_mailbox_name(char *buf, size_t size, const char *user, const char *mailbox);
+
+/* The event key for a mailbox name: the key format with %M replaced by the name,
+ * percent-encoded so the key has no blanks. Returns false when it does not fit. */
+bool notify_event_key(char *buf, size_t size, const char *keyfmt, const char *mailbox_name);
+
+/* IMAP IDLE's rule (the seed): events must be published (the plugin loaded), the key must not
+ * be the default and must end in %M, and every mailbox must publish. NULL when IDLE may be
+ * announced, else the setting that is missing, for the journal. */
+const char *notify_idle_missing(const struct conf *conf);
+
+#endif
