@@ -8,7 +8,7 @@
 #include "imapd-args.h"
 #include "imapd.h"
 
-static bool imap_no_args(struct imap_session *s, const struct imap_cmd *cmd)
+bool imap_no_args(struct imap_session *s, const struct imap_cmd *cmd)
 {
     if (cmd->nargs == 0)
         return true;
@@ -128,6 +128,7 @@ static const struct imap_command imap_commands[] = {
     {"EXPUNGE", imap_cmd_expunge, IMAP_STATE_SELECTED},
     {"FETCH", imap_cmd_fetch, IMAP_STATE_SELECTED},
     {"ID", cmd_id, IMAP_STATE_ANY},
+    {"IDLE", imap_cmd_idle, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
     {"LIST", imap_cmd_list, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
     {"LOGIN", imap_cmd_login, IMAP_STATE_NOT_AUTH},
     {"LOGOUT", cmd_logout, IMAP_STATE_ANY},
@@ -173,6 +174,8 @@ void imap_capability_write(struct imap_session *s)
 {
     /* ENABLE before login too: clients such as imaplib read only the greeting's list */
     conn_puts(s->conn, "IMAP4 IMAP4rev1 LITERAL+ ID ENABLE");
+    if (imap_idle_enabled())
+        conn_puts(s->conn, " IDLE");
     if (s->state == IMAP_STATE_NOT_AUTH) {
         conn_puts(s->conn, " SASL-IR");
         if (server_tls_configured(conn_server(s->conn)) && !conn_tls_active(s->conn))

@@ -127,6 +127,7 @@ static void select_work(struct imap_session *s, const struct imap_cmd *cmd, FILE
     s->sel.id = mb.id;
     s->sel.uidvalidity = mb.uidvalidity;
     s->sel.uidnext = mb.uidnext;
+    s->sel.modseq = mb.highestmodseq;
     s->sel.readonly = examine;
     s->sel.first_recent = first_recent;
     s->state = IMAP_STATE_SELECTED;

@@ -525,6 +525,12 @@ static void store_work(struct imap_session *s, const struct imap_cmd *cmd, FILE 
                            s->sel.first_recent != 0 && result[i].uid >= s->sel.first_recent);
             fputs(")\r\n", out);
         }
+        /* this session's own change needs no second report, unless others' lie between */
+        uint64_t top = 0;
+        for (size_t i = 0; i < nresult; i++)
+            top = result[i].modseq > top ? result[i].modseq : top;
+        if (top == s->sel.modseq + 1)
+            s->sel.modseq = top;
         imap_out_tagged(out, cmd, "OK", "%sSTORE completed", uid ? "UID " : "");
     }
     store_msg_list_free(&result, nresult);
@@ -588,7 +594,34 @@ void imap_cmd_expunge(struct imap_session *s, struct imap_cmd **cmd)
 
 /* Brings the session's view up to date: messages expunged elsewhere, then new ones (RFC 3501
  * 7.4.1 allows EXPUNGE here, at a command that is not FETCH, STORE or SEARCH). */
-static void imap_sync(struct imap_session *s, FILE *out)
+/* Flag changes other sessions made since the last report, as FETCH (FLAGS) (RFC 3501 7.4.2),
+ * for messages this session already knows. */
+static void imap_sync_flags(struct imap_session *s, uint32_t last_known, FILE *out)
+{
+    struct store_msg *changed = NULL;
+    uint32_t *gone = NULL;
+    size_t nchanged = 0, ngone = 0;
+    struct store_error err;
+
+    if (store_msg_changes(imapd_store(), s->user, s->sel.id, s->sel.modseq, &changed, &nchanged,
+                          &gone, &ngone, &err) != STORE_OK)
+        return;
+    for (size_t i = 0; i < nchanged; i++) {
+        uint32_t seq = changed[i].uid <= last_known ? imap_seq_of(s, changed[i].uid) : 0;
+        if (changed[i].modseq > s->sel.modseq)
+            s->sel.modseq = changed[i].modseq;
+        if (seq == 0)
+            continue;
+        fprintf(out, "* %u FETCH (FLAGS ", seq);
+        imap_out_flags(out, changed[i].flags, changed[i].keywords,
+                       s->sel.first_recent != 0 && changed[i].uid >= s->sel.first_recent);
+        fputs(")\r\n", out);
+    }
+    store_msg_list_free(&changed, nchanged);
+    free(gone);
+}
+
+void imap_sync(struct imap_session *s, FILE *out)
 {
     struct store_msg *msgs = NULL;
     struct store_error err;
@@ -613,6 +646,7 @@ static void imap_sync(struct imap_session *s, FILE *out)
     }
     uint32_t last = s->sel.n ? s->sel.uids[s->sel.n - 1] : 0;
     size_t added = 0;
+    imap_sync_flags(s, last, out);
     uint32_t *grown = realloc(s->sel.uids, (s->sel.n + n + 1) * sizeof(*grown));
     if (grown != NULL) {
         s->sel.uids = grown;

@@ -29,7 +29,10 @@ struct imap_selected {
     uint32_t *uids; /* uids[seq - 1], ascending */
     size_t n;
     uint32_t first_recent; /* UIDs from here on are \Recent for this session */
+    uint64_t modseq;       /* flag changes up to this MODSEQ have been reported */
 };
+
+struct imap_idle_key;
 
 struct imap_session {
     struct conn *conn;
@@ -44,6 +47,11 @@ struct imap_session {
     struct store_spool *append_spool;
     struct store_error append_err;
     bool append_failed;
+    /* IDLE (imapd-idle.c): the command until DONE, the process's list of idlers */
+    struct imap_cmd *idle_cmd;
+    struct imap_session *idle_prev, *idle_next;
+    struct imap_idle_key *idle_key;
+    bool idle_syncing, idle_again;
 };
 
 /* A handler may take *cmd for itself (an asynchronous command) by setting it to NULL; what is
@@ -61,6 +69,9 @@ const struct imap_command *imap_command_find(const char *name, size_t len);
 
 /* Writes the capability list (without "* CAPABILITY ") for this session's state. */
 void imap_capability_write(struct imap_session *s);
+
+/* BAD "takes no arguments" unless cmd has none. */
+bool imap_no_args(struct imap_session *s, const struct imap_cmd *cmd);
 
 /* Replies. */
 void imap_reply_tagged(struct imap_session *s, const struct imap_cmd *cmd, const char *status,
@@ -117,6 +128,18 @@ void imap_cmd_store(struct imap_session *s, struct imap_cmd **cmd);
 void imap_cmd_expunge(struct imap_session *s, struct imap_cmd **cmd);
 void imap_cmd_uid(struct imap_session *s, struct imap_cmd **cmd);
 void imap_cmd_check(struct imap_session *s, struct imap_cmd **cmd);
+/* Untagged EXPUNGE, FETCH (FLAGS) and EXISTS for what other sessions changed in the selected
+ * mailbox since the last report (on a pool thread). */
+void imap_sync(struct imap_session *s, FILE *out);
+
+/* IDLE (imapd-idle.c). imap_idle_configure takes the notify settings at start and reload;
+ * imap_idle_enabled says whether the seed's rule lets IDLE be announced. While s->idle_cmd is
+ * set, input goes to imap_idle_input (DONE); imap_idle_close forgets an idling session. */
+void imap_idle_configure(struct server *srv, const struct conf *conf);
+bool imap_idle_enabled(void);
+void imap_cmd_idle(struct imap_session *s, struct imap_cmd **cmd);
+ssize_t imap_idle_input(struct imap_session *s, const char *data, size_t len);
+void imap_idle_close(struct imap_session *s);
 void imap_cmd_copy(struct imap_session *s, struct imap_cmd **cmd);
 /* Position (1-based) of uid in the session's view, 0 when absent. */
 uint32_t imap_seq_of(const struct imap_session *s, uint32_t uid);

@@ -91,6 +91,8 @@ static ssize_t imapd_on_input(struct conn *c, const char *data, size_t len)
         return (ssize_t)len;
     if (s->sasl_cmd != NULL) /* AUTHENTICATE's continuation line is not a command */
         return imap_sasl_input(s, data, len);
+    if (s->idle_cmd != NULL) /* only DONE ends IDLE */
+        return imap_idle_input(s, data, len);
     switch (imap_parser_feed(s->parser, data, len, &used, &out)) {
     case IMAP_PARSE_NEED_MORE:
         break;
@@ -126,6 +128,7 @@ static void imapd_on_close(struct conn *c)
     if (s != NULL) {
         imap_parser_free(&s->parser);
         imap_cmd_free(&s->sasl_cmd);
+        imap_idle_close(s);
         imap_append_drop(s);
         imap_selected_clear(&s->sel);
         free(s->user);
@@ -161,6 +164,7 @@ static int imapd_on_config(struct server *srv, bool reload)
     if (moved)
         log_warning("store.partition.primary.path changed: restart imapd to use it");
     notify_configure(imapd_store_handle, server_conf(srv), "imapd");
+    imap_idle_configure(srv, server_conf(srv));
     return 0;
 }
 

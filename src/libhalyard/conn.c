@@ -756,3 +756,10 @@ bool conn_peer_addr(const struct conn *c, int *family_r, unsigned char addr_r[16
     }
     return false;
 }
+
+void conn_set_keepalive(struct conn *c)
+{
+    int one = 1;
+
+    setsockopt(c->fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+}

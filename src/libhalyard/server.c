@@ -540,3 +540,8 @@ out:
     free(s.hostname);
     return rc;
 }
+
+struct sd_event *server_event(const struct server *s)
+{
+    return s->event;
+}

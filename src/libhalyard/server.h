@@ -57,6 +57,9 @@ const char *server_banner(const struct server *s);
 /* The host name used for %h (local.hostname or the machine's). */
 const char *server_hostname(const struct server *s);
 bool server_tls_configured(const struct server *s);
+/* The process's event loop once it runs (NULL during start-up), for a protocol's own timers
+ * and sockets (sd-event). */
+struct sd_event *server_event(const struct server *s);
 unsigned server_sessions(const struct server *s);
 
 /* --- connections --- */
@@ -78,6 +81,9 @@ bool conn_tls_active(const struct conn *c);
 unsigned conn_tls_bits(const struct conn *c);
 /* Whether the connection arrived on the implicit-TLS socket. */
 bool conn_on_tls_port(const struct conn *c);
+
+/* Turns on TCP keep-alive probes, for sessions that may stay silent for long (IDLE). */
+void conn_set_keepalive(struct conn *c);
 
 /* Idle limit for this connection in seconds (0 = none); re-armed by every input. */
 void conn_set_idle_timeout(struct conn *c, uint64_t seconds);

@@ -1,0 +1,469 @@
+/* IMAP IDLE (RFC 2177) as the seed builds it: each imapd process keeps one connection to enpd
+ * and subscribes to the event key of every mailbox one of its sessions idles on; an event
+ * makes those sessions look at the store (imap_sync on a pool thread) and send what changed.
+ * An idling session holds no thread and no timer of its own: one process-wide tick writes the
+ * keep-alives and, while enpd is unreachable, makes idlers look at the store themselves. */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <systemd/sd-event.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "imapd.h"
+#include "notify.h"
+
+#define IDLE_IN_MAX        65536 /* enpd's lines are at most 8 KiB; room for a few */
+#define IDLE_RETRY_FIRST_S 1
+#define IDLE_RETRY_MAX_S   30
+#define IDLE_DONE_MAX      64 /* "DONE" with some slack; longer lines end the IDLE */
+
+/* One subscribed key and the sessions idling on it. */
+struct imap_idle_key {
+    struct imap_idle_key *next;
+    char *key;
+    struct imap_session **sessions;
+    size_t n, cap;
+};
+
+static struct {
+    struct server *srv;
+    bool enabled;
+    char keyfmt[1024], host[256], port[16];
+    unsigned keepalive_s, poll_s;
+    /* the connection to enpd */
+    int fd;
+    bool connected, connecting, down_logged;
+    sd_event_source *io, *retry;
+    unsigned retry_s;
+    char in[IDLE_IN_MAX];
+    size_t in_len;
+    /* idlers and their keys */
+    struct imap_idle_key *keys;
+    struct imap_session *idlers;
+    sd_event_source *tick;
+    uint64_t last_keepalive, last_poll; /* CLOCK_MONOTONIC usec */
+} idle = {.fd = -1};
+
+static uint64_t now_usec(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+bool imap_idle_enabled(void)
+{
+    return idle.enabled;
+}
+
+void imap_idle_configure(struct server *srv, const struct conf *conf)
+{
+    const char *missing = notify_idle_missing(conf);
+
+    idle.srv = srv;
+    if (missing != NULL && (idle.enabled || idle.keyfmt[0] == '\0'))
+        log_info("IDLE not announced: %s", missing);
+    /* sessions idling now keep going; new ones follow the new settings */
+    idle.enabled = missing == NULL;
+    snprintf(idle.keyfmt, sizeof(idle.keyfmt), "%s",
+             conf_str(conf, "local.store.notifyplugin.enseventkey"));
+    snprintf(idle.host, sizeof(idle.host), "%s",
+             conf_str(conf, "local.store.notifyplugin.enshost"));
+    snprintf(idle.port, sizeof(idle.port), "%ld",
+             conf_int(conf, "local.store.notifyplugin.ensport"));
+    idle.keepalive_s = (unsigned)conf_int(conf, "service.imap.idlekeepalive");
+    idle.poll_s = (unsigned)conf_int(conf, "service.imap.idlepoll");
+}
+
+/* ---- the connection to enpd ---- */
+
+static void idle_connect(void);
+
+static int idle_on_retry(sd_event_source *src, uint64_t usec, void *ud)
+{
+    (void)src, (void)usec, (void)ud;
+    idle.retry = sd_event_source_unref(idle.retry);
+    if (idle.idlers != NULL)
+        idle_connect();
+    return 0;
+}
+
+static void idle_disconnect(const char *why)
+{
+    idle.io = sd_event_source_disable_unref(idle.io);
+    if (idle.fd >= 0)
+        close(idle.fd);
+    idle.fd = -1;
+    idle.in_len = 0;
+    if (why != NULL && !idle.down_logged)
+        log_warning("enpd at %s:%s unreachable (%s): idling sessions look at the store every "
+                    "%u s until it is back",
+                    idle.host, idle.port, why, idle.poll_s);
+    if (why != NULL)
+        idle.down_logged = true;
+    idle.connected = idle.connecting = false;
+    if (why != NULL && idle.retry == NULL && server_event(idle.srv) != NULL) {
+        sd_event_add_time_relative(server_event(idle.srv), &idle.retry, CLOCK_MONOTONIC,
+                                   (uint64_t)idle.retry_s * 1000000u, 100000, idle_on_retry, NULL);
+        idle.retry_s = idle.retry_s * 2 > IDLE_RETRY_MAX_S ? IDLE_RETRY_MAX_S : idle.retry_s * 2;
+    }
+}
+
+/* Whole lines only; false when the socket could not take them (the connection is then given up
+ * and subscriptions are made again on the next one). */
+static bool idle_send(const char *line, size_t len)
+{
+    ssize_t n;
+
+    if (!idle.connected)
+        return false;
+    n = send(idle.fd, line, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n == (ssize_t)len)
+        return true;
+    idle_disconnect(n < 0 ? strerror(errno) : "enpd does not keep up");
+    return false;
+}
+
+static void idle_subscribe(const struct imap_idle_key *k, bool on)
+{
+    char line[2100];
+    int n = snprintf(line, sizeof(line), "%s %s\r\n", on ? "SUBSCRIBE" : "UNSUBSCRIBE", k->key);
+
+    if (n > 0 && (size_t)n < sizeof(line))
+        idle_send(line, (size_t)n);
+}
+
+static void idle_poke(struct imap_session *s);
+
+static void idle_event(const char *line, size_t len)
+{
+    const char *key, *sp;
+
+    if (len < 6 || memcmp(line, "EVENT ", 6) != 0)
+        return; /* +OK replies and the greeting */
+    key = line + 6;
+    sp = memchr(key, ' ', len - 6);
+    size_t klen = sp != NULL ? (size_t)(sp - key) : len - 6;
+    for (struct imap_idle_key *k = idle.keys; k != NULL; k = k->next)
+        if (strlen(k->key) == klen && memcmp(k->key, key, klen) == 0) {
+            for (size_t i = 0; i < k->n; i++)
+                idle_poke(k->sessions[i]);
+            return;
+        }
+}
+
+static int idle_on_io(sd_event_source *src, int fd, uint32_t revents, void *ud)
+{
+    ssize_t n;
+    int err = 0;
+    socklen_t elen = sizeof(err);
+
+    (void)src, (void)ud;
+    if (idle.connecting) {
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0 || err != 0) {
+            idle_disconnect(strerror(err ? err : errno));
+            return 0;
+        }
+        idle.connecting = false;
+        idle.connected = true;
+        idle.retry_s = IDLE_RETRY_FIRST_S;
+        sd_event_source_set_io_events(idle.io, EPOLLIN);
+        if (idle.down_logged)
+            log_info("enpd at %s:%s reached again: idling sessions follow its events", idle.host,
+                     idle.port);
+        idle.down_logged = false;
+        for (struct imap_idle_key *k = idle.keys; k != NULL && idle.connected; k = k->next)
+            idle_subscribe(k, true);
+        /* what happened while enpd was away is not in its events: look once */
+        for (struct imap_session *s = idle.idlers; s != NULL; s = s->idle_next)
+            idle_poke(s);
+        return 0;
+    }
+    if (!(revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+        return 0;
+    n = recv(fd, idle.in + idle.in_len, sizeof(idle.in) - idle.in_len, 0);
+    if (n <= 0) {
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return 0;
+        idle_disconnect(n == 0 ? "enpd closed the connection" : strerror(errno));
+        return 0;
+    }
+    idle.in_len += (size_t)n;
+    char *p = idle.in, *end = idle.in + idle.in_len, *nl;
+    while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+        size_t len = (size_t)(nl - p);
+        if (len > 0 && p[len - 1] == '\r')
+            len--;
+        if (len >= 4 && memcmp(p, "-ERR", 4) == 0)
+            log_warning("enpd: %.*s", (int)len, p);
+        idle_event(p, len);
+        p = nl + 1;
+    }
+    idle.in_len = (size_t)(end - p);
+    memmove(idle.in, p, idle.in_len);
+    if (idle.in_len == sizeof(idle.in))
+        idle_disconnect("line from enpd too long");
+    return 0;
+}
+
+static void idle_connect(void)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    sd_event *ev = server_event(idle.srv);
+    int one = 1;
+
+    if (idle.fd >= 0 || idle.retry != NULL || ev == NULL)
+        return;
+    if (idle.retry_s == 0)
+        idle.retry_s = IDLE_RETRY_FIRST_S;
+    if (getaddrinfo(idle.host, idle.port, &hints, &ai) != 0 || ai == NULL) {
+        idle_disconnect("local.store.notifyplugin.enshost must be an IP address");
+        return;
+    }
+    idle.fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (idle.fd < 0 ||
+        (connect(idle.fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS)) {
+        freeaddrinfo(ai);
+        idle_disconnect(strerror(errno));
+        return;
+    }
+    freeaddrinfo(ai);
+    setsockopt(idle.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    setsockopt(idle.fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+    idle.connecting = true;
+    if (sd_event_add_io(ev, &idle.io, idle.fd, EPOLLOUT, idle_on_io, NULL) < 0)
+        idle_disconnect("cannot watch the socket");
+}
+
+/* ---- the process-wide tick: keep-alives, and looks at the store while enpd is away ---- */
+
+static int idle_on_tick(sd_event_source *src, uint64_t usec, void *ud)
+{
+    uint64_t now = now_usec();
+
+    (void)usec, (void)ud;
+    if (now - idle.last_keepalive >= (uint64_t)idle.keepalive_s * 1000000u) {
+        idle.last_keepalive = now;
+        for (struct imap_session *s = idle.idlers; s != NULL; s = s->idle_next)
+            conn_puts(s->conn, "* OK Still here\r\n");
+    }
+    if (!idle.connected && now - idle.last_poll >= (uint64_t)idle.poll_s * 1000000u) {
+        idle.last_poll = now;
+        for (struct imap_session *s = idle.idlers; s != NULL; s = s->idle_next)
+            idle_poke(s);
+    }
+    if (idle.idlers == NULL) {
+        idle.tick = sd_event_source_disable_unref(idle.tick);
+        return 0;
+    }
+    sd_event_source_set_time(src, now + 1000000u);
+    sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
+    return 0;
+}
+
+/* ---- sessions ---- */
+
+struct idle_job {
+    struct imap_session *s;
+    char *buf;
+    size_t len;
+};
+
+static void idle_sync_work(void *arg)
+{
+    struct idle_job *job = arg;
+    FILE *out = open_memstream(&job->buf, &job->len);
+
+    if (out == NULL)
+        return;
+    if (job->s->state == IMAP_STATE_SELECTED)
+        imap_sync(job->s, out);
+    if (fclose(out) != 0) {
+        free(job->buf);
+        job->buf = NULL;
+        job->len = 0;
+    }
+}
+
+static void idle_sync_done(void *arg)
+{
+    struct idle_job *job = arg;
+    struct imap_session *s = job->s;
+
+    if (job->buf != NULL && job->len > 0)
+        conn_write(s->conn, job->buf, job->len);
+    free(job->buf);
+    free(job);
+    s->idle_syncing = false;
+    if (s->idle_again && s->idle_cmd != NULL) {
+        s->idle_again = false;
+        idle_poke(s);
+    }
+}
+
+/* Runs one look at the store for s, or notes that another is due after the running one. */
+static void idle_poke(struct imap_session *s)
+{
+    struct idle_job *job;
+
+    if (s->idle_cmd == NULL || s->state != IMAP_STATE_SELECTED)
+        return;
+    if (s->idle_syncing) {
+        s->idle_again = true;
+        return;
+    }
+    job = calloc(1, sizeof(*job));
+    if (job == NULL)
+        return;
+    job->s = s;
+    if (conn_submit(s->conn, idle_sync_work, idle_sync_done, job) < 0) {
+        free(job);
+        return;
+    }
+    s->idle_syncing = true;
+}
+
+static struct imap_idle_key *idle_key_ref(const char *key, struct imap_session *s)
+{
+    struct imap_idle_key *k;
+
+    for (k = idle.keys; k != NULL; k = k->next)
+        if (strcmp(k->key, key) == 0)
+            break;
+    if (k == NULL) {
+        k = calloc(1, sizeof(*k));
+        if (k == NULL || (k->key = strdup(key)) == NULL) {
+            free(k);
+            return NULL;
+        }
+        k->next = idle.keys;
+        idle.keys = k;
+        idle_subscribe(k, true);
+    }
+    if (k->n == k->cap) {
+        size_t cap = k->cap ? 2 * k->cap : 4;
+        struct imap_session **v = realloc(k->sessions, cap * sizeof(*v));
+        if (v == NULL)
+            return NULL;
+        k->sessions = v;
+        k->cap = cap;
+    }
+    k->sessions[k->n++] = s;
+    return k;
+}
+
+static void idle_key_unref(struct imap_idle_key *k, struct imap_session *s)
+{
+    struct imap_idle_key **pp;
+
+    for (size_t i = 0; i < k->n; i++)
+        if (k->sessions[i] == s) {
+            k->sessions[i] = k->sessions[--k->n];
+            break;
+        }
+    if (k->n > 0)
+        return;
+    idle_subscribe(k, false);
+    for (pp = &idle.keys; *pp != k; pp = &(*pp)->next)
+        ;
+    *pp = k->next;
+    free(k->sessions);
+    free(k->key);
+    free(k);
+}
+
+/* Takes s out of the idlers (DONE, a bad line, or the connection going away). */
+static void idle_leave(struct imap_session *s)
+{
+    if (s->idle_key != NULL)
+        idle_key_unref(s->idle_key, s);
+    s->idle_key = NULL;
+    if (s->idle_prev != NULL)
+        s->idle_prev->idle_next = s->idle_next;
+    else if (idle.idlers == s)
+        idle.idlers = s->idle_next;
+    if (s->idle_next != NULL)
+        s->idle_next->idle_prev = s->idle_prev;
+    s->idle_prev = s->idle_next = NULL;
+    s->idle_again = false;
+}
+
+void imap_cmd_idle(struct imap_session *s, struct imap_cmd **cmd)
+{
+    char name[1024], key[2048];
+    sd_event *ev = server_event(conn_server(s->conn));
+
+    if (!imap_no_args(s, *cmd))
+        return;
+    if (!idle.enabled) {
+        imap_reply_tagged(s, *cmd, "BAD", "IDLE is not enabled on this server");
+        return;
+    }
+    s->idle_cmd = *cmd;
+    *cmd = NULL;
+    s->idle_next = idle.idlers;
+    if (idle.idlers != NULL)
+        idle.idlers->idle_prev = s;
+    idle.idlers = s;
+    if (s->state == IMAP_STATE_SELECTED) {
+        notify_mailbox_name(name, sizeof(name), s->user, s->sel.name);
+        if (notify_event_key(key, sizeof(key), idle.keyfmt, name))
+            s->idle_key = idle_key_ref(key, s);
+    }
+    conn_set_keepalive(s->conn);
+    if (idle.tick == NULL && ev != NULL) {
+        idle.last_keepalive = idle.last_poll = now_usec();
+        sd_event_add_time_relative(ev, &idle.tick, CLOCK_MONOTONIC, 1000000u, 100000, idle_on_tick,
+                                   NULL);
+    }
+    idle_connect();
+    conn_puts(s->conn, "+ idling\r\n");
+    /* whatever changed since the last command is reported at once */
+    idle_poke(s);
+}
+
+ssize_t imap_idle_input(struct imap_session *s, const char *data, size_t len)
+{
+    const char *nl = memchr(data, '\n', len < IDLE_DONE_MAX ? len : IDLE_DONE_MAX);
+    size_t n;
+    struct imap_cmd *cmd = s->idle_cmd;
+
+    if (nl == NULL) {
+        if (len < IDLE_DONE_MAX)
+            return 0;
+        n = len; /* not DONE, whatever follows: end the IDLE and drop the line's start */
+    } else {
+        n = (size_t)(nl - data) + 1;
+    }
+    size_t w = nl != NULL ? (size_t)(nl - data) : len;
+    if (w > 0 && data[w - 1] == '\r')
+        w--;
+    idle_leave(s);
+    s->idle_cmd = NULL;
+    if (w == 4 && strncasecmp(data, "DONE", 4) == 0)
+        imap_reply_tagged(s, cmd, "OK", "IDLE terminated");
+    else
+        imap_reply_tagged(s, cmd, "BAD", "Expected DONE to end IDLE");
+    imap_cmd_free(&cmd);
+    if (nl == NULL)
+        conn_notice(s->conn, "line during IDLE over %d octets", IDLE_DONE_MAX);
+    return nl == NULL ? (ssize_t)len : (ssize_t)n;
+}
+
+void imap_idle_close(struct imap_session *s)
+{
+    if (s->idle_cmd == NULL)
+        return;
+    idle_leave(s);
+    imap_cmd_free(&s->idle_cmd);
+}

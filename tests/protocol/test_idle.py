@@ -1,0 +1,164 @@
+"""IMAP IDLE through enpd (RFC 2177, the seed's design): an LMTP delivery reaches an idling
+client as EXISTS, another session's flag change and expunge as FETCH and EXPUNGE; IDLE is
+announced only under the seed's rule (and the journal names the missing setting); keep-alives;
+enpd going away makes idlers look at the store themselves, and its return puts them back on
+events."""
+import imaplib
+import os
+import smtplib
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import TEST_USER, LineClient, notify_settings, store_tool
+
+MESSAGE = b"From: s@example.org\r\nSubject: idle\r\n\r\nbody\r\n"
+
+
+class Setup:
+    def __init__(self, enpd_factory, lmtpd_factory, imapd_factory, extra=None):
+        self.enpd = enpd_factory()
+        self.settings = {**notify_settings(self.enpd), "service.imap.idlepoll": "1",
+                         **(extra or {})}
+        self.imapd = imapd_factory(self.settings, users=("alice",))
+        self.lmtpd = lmtpd_factory(self.settings)
+
+    def deliver(self, n=1):
+        with smtplib.LMTP(self.lmtpd.path) as c:
+            for _ in range(n):
+                assert c.sendmail("s@example.org", ["alice@example.org"], MESSAGE) == {}
+
+    def client(self):
+        c = LineClient(socket.create_connection(("127.0.0.1", self.imapd.ports["imap"]),
+                                                timeout=10))
+        greeting = c.line()
+        assert " IDLE" in greeting
+        c.cmd("a LOGIN alice secret")
+        return c
+
+
+@pytest.fixture
+def setup(enpd_factory, lmtpd_factory, imapd_factory):
+    return Setup(enpd_factory, lmtpd_factory, imapd_factory)
+
+
+def idle(c, tag="i"):
+    c.send(f"{tag} IDLE\r\n")
+    assert c.line() == "+ idling"
+
+
+def done(c, tag="i"):
+    c.send("DONE\r\n")
+    lines = []
+    while True:
+        ln = c.line()
+        if ln.startswith(tag + " "):
+            assert ln == f"{tag} OK IDLE terminated"
+            return lines
+        lines.append(ln)
+
+
+def test_delivery_reaches_idling_client(setup):
+    setup.deliver()
+    c = setup.client()
+    untagged, tagged = c.cmd("s SELECT INBOX")
+    assert "* 1 EXISTS" in untagged
+    idle(c)
+    setup.deliver()
+    assert c.line() == "* 2 EXISTS"
+    setup.deliver(2)
+    lines = [c.line()]
+    while lines[-1] != "* 4 EXISTS":
+        lines.append(c.line())
+    assert done(c) == []
+
+
+def test_flags_and_expunge_from_another_session(setup):
+    setup.deliver(3)
+    c = setup.client()
+    c.cmd("s SELECT INBOX")
+    idle(c)
+    m = imaplib.IMAP4("127.0.0.1", setup.imapd.ports["imap"])
+    m.login("alice", "secret")
+    m.select("INBOX")
+    m.store("2", "+FLAGS", "(\\Flagged)")
+    assert c.line() == "* 2 FETCH (FLAGS (\\Flagged \\Recent))"
+    m.store("1", "+FLAGS", "(\\Deleted)")
+    assert c.line() == "* 1 FETCH (FLAGS (\\Deleted \\Recent))"
+    m.expunge()
+    assert c.line() == "* 1 EXPUNGE"
+    m.logout()
+    assert done(c) == []
+    _, tagged = c.cmd("f FETCH 1:* (UID FLAGS)")
+    assert tagged == "f OK FETCH completed"
+
+
+def test_done_and_errors(setup):
+    c = setup.client()
+    idle(c, "a1")  # authenticated state: nothing to report, but allowed
+    assert done(c, "a1") == []
+    c.cmd("s SELECT INBOX")
+    c.send("b IDLE now\r\n")
+    assert c.line() == "b BAD IDLE takes no arguments"
+    idle(c, "b2")
+    c.send("NOTDONE\r\n")
+    assert c.line() == "b2 BAD Expected DONE to end IDLE"
+    _, tagged = c.cmd("n NOOP")
+    assert tagged.startswith("n OK")
+    idle(c, "b3")
+    c.send("done\r\n")
+    assert c.line() == "b3 OK IDLE terminated"
+
+
+def test_keepalive(enpd_factory, lmtpd_factory, imapd_factory):
+    s = Setup(enpd_factory, lmtpd_factory, imapd_factory, {"service.imap.idlekeepalive": "1"})
+    c = s.client()
+    c.cmd("s SELECT INBOX")
+    idle(c)
+    assert c.line() == "* OK Still here"
+    assert c.line() == "* OK Still here"
+    assert done(c) == []
+
+
+@pytest.mark.parametrize("change,missing", [
+    ({"local.store.notifyplugin": ""}, "local.store.notifyplugin is not set"),
+    ({"local.store.notifyplugin.enseventkey": "enp://127.0.0.1/store"}, "default value"),
+    ({"local.store.notifyplugin.enseventkey": "enp://127.0.0.1/store/mbox"}, "end in %M"),
+    ({"local.store.notifyplugin.noneinbox.enable": "no"}, "noneinbox.enable is off"),
+])
+def test_no_idle_under_the_wrong_configuration(enpd_factory, imapd_factory, change, missing):
+    enpd = enpd_factory()
+    d = imapd_factory({**notify_settings(enpd), **change}, users=("alice",))
+    m = imaplib.IMAP4("127.0.0.1", d.ports["imap"])
+    assert "IDLE" not in m.capabilities
+    m.login("alice", "secret")
+    typ, data = m._simple_command("CAPABILITY")
+    assert b"IDLE" not in m.untagged_responses["CAPABILITY"][-1]
+    m.select("INBOX")
+    tag = m._new_tag().decode()
+    m.send(f"{tag} IDLE\r\n".encode())
+    assert m.readline().decode().startswith(f"{tag} BAD")
+    m.logout()
+    assert "IDLE not announced" in d.log_text() and missing in d.log_text()
+
+
+def test_enpd_away_and_back(setup):
+    c = setup.client()
+    c.cmd("s SELECT INBOX")
+    idle(c)
+    setup.deliver()
+    assert c.line() == "* 1 EXISTS"
+    setup.enpd.stop()
+    setup.deliver()  # no enpd: the idler finds it by looking at the store (idlepoll 1 s)
+    assert c.line() == "* 2 EXISTS"
+    assert "unreachable" in setup.imapd.log_text()
+    setup.enpd.start()  # same port
+    deadline = time.time() + 40
+    while "reached again" not in setup.imapd.log_text() and time.time() < deadline:
+        time.sleep(0.2)
+    assert "reached again" in setup.imapd.log_text()
+    setup.deliver()
+    assert c.line() == "* 3 EXISTS"
+    assert done(c) == []
