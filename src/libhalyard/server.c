@@ -46,8 +46,12 @@ static int server_load_filters(struct server *s)
     char name[128];
 
     for (int i = 0; i < 2; i++) {
-        const char *text = conf_str(s->conf, server_param(s, name, sizeof(name), suffixes[i]));
         struct access_error err;
+        const char *text;
+        /* lmtpd and enpd have no such parameters: their access is the socket's */
+        if (param_find(server_param(s, name, sizeof(name), suffixes[i])) == NULL)
+            continue;
+        text = conf_str(s->conf, name);
         if (access_rules_parse(text, strlen(text), ACCESS_SYNTAX_FILTER, i == 0, &sets[i], &err) <
             0) {
             log_err("%s: %s at byte %zu%s", name, err.why, err.offset,
