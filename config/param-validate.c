@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "access.h"
 #include "ens-access.h"
 #include "params.h"
 
@@ -61,6 +62,8 @@ static const char *param_describe_check(bool (*check)(const char *, const char *
         return "a GnuTLS priority string";
     if (check == ens_access_check)
         return "[+-]addr|mask items separated by ;";
+    if (check == access_filter_check)
+        return "service-list:client-list filters separated by $";
     return "one line of text";
 }
 

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "access.h"
 #include "ens-access.h"
 #include "halyard-build.h"
 #include "params.h"
@@ -96,10 +97,11 @@
          .def = "",                                                                                \
          .flags = PARAM_REFRESHABLE,                                                               \
          .readers = rd,                                                                            \
+         .check = access_filter_check,                                                             \
          .help = "Clients allowed to connect, tcp-wrappers style (empty: every client)"},          \
     {                                                                                              \
         .name = "service." svc ".domainnotallowed", .type = PARAM_STRING, .def = "",               \
-        .flags = PARAM_REFRESHABLE, .readers = rd,                                                 \
+        .flags = PARAM_REFRESHABLE, .readers = rd, .check = access_filter_check,                   \
         .help = "Clients refused, tcp-wrappers style (checked after domainallowed)"                \
     }
 

@@ -10,7 +10,8 @@
 
 #define PASSWORD_MAX 4096
 
-static const char *const status_names[] = {"active", "inactive", "disabled", "hold"};
+static const char *const status_names[] = {"active", "inactive", "disabled",
+                                           "hold",   "deleted",  "removed"};
 
 const char *store_user_status_name(enum store_user_status status)
 {
@@ -26,6 +27,28 @@ bool store_user_status_parse(const char *s, enum store_user_status *status_r)
             return true;
         }
     return false;
+}
+
+bool store_user_inet_status_valid(enum store_user_status status)
+{
+    return status == STORE_USER_ACTIVE || status == STORE_USER_INACTIVE ||
+           status == STORE_USER_DELETED;
+}
+
+enum store_user_status store_user_effective_status(const struct store_user *u)
+{
+    return u->inet_status != STORE_USER_ACTIVE ? u->inet_status : u->status;
+}
+
+/* Checks the status fields named in fields (STORE_USER_SET_*). */
+static enum store_err status_check(const struct store_user *u, unsigned fields,
+                                   struct store_error *err)
+{
+    if ((fields & STORE_USER_SET_STATUS) && (unsigned)u->status > STORE_USER_STATUS_LAST)
+        return store_fail(err, STORE_EINVAL, "unknown user status");
+    if ((fields & STORE_USER_SET_INET_STATUS) && !store_user_inet_status_valid(u->inet_status))
+        return store_fail(err, STORE_EINVAL, "inetUserStatus is one of active, inactive, deleted");
+    return STORE_OK;
 }
 
 void store_user_clear(struct store_user *u)
@@ -60,6 +83,7 @@ static void rec_put(struct store_buf *b, const struct user_rec *r)
     store_buf_u64(b, r->u.quota_messages);
     store_buf_str(b, r->hash);
     store_buf_str(b, r->u.services);
+    store_buf_u8(b, (uint8_t)r->u.inet_status); /* absent in records written before it existed */
 }
 
 static bool rec_get(const void *v, size_t len, const char *name, size_t nlen, struct user_rec *r)
@@ -75,6 +99,7 @@ static bool rec_get(const void *v, size_t len, const char *name, size_t nlen, st
     r->u.quota_messages = store_rd_u64(&rd);
     r->hash = store_rd_str(&rd, true);
     r->u.services = store_rd_str(&rd, false);
+    r->u.inet_status = rd.left > 0 ? (enum store_user_status)store_rd_u8(&rd) : STORE_USER_ACTIVE;
     r->u.has_password = r->hash != NULL;
     if (rd.bad || rd.left != 0 || r->u.services == NULL) {
         free(r->hash);
@@ -227,6 +252,8 @@ static enum store_err user_fn(struct store_tx *tx, void *vctx, struct store_erro
     case OP_SET:
         if (c->fields & STORE_USER_SET_STATUS)
             cur.u.status = c->rec.u.status;
+        if (c->fields & STORE_USER_SET_INET_STATUS)
+            cur.u.inet_status = c->rec.u.inet_status;
         if (c->fields & STORE_USER_SET_QUOTA_BYTES)
             cur.u.quota_bytes = c->rec.u.quota_bytes;
         if (c->fields & STORE_USER_SET_QUOTA_MESSAGES)
@@ -278,8 +305,8 @@ enum store_err store_user_add(struct store *st, const struct store_user *u, cons
     struct user_ctx c = {.op = OP_ADD};
     enum store_err rc = store_user_canon(u->name, c.rec.u.name, err);
 
-    if (rc == STORE_OK && (unsigned)u->status > STORE_USER_HOLD)
-        rc = store_fail(err, STORE_EINVAL, "unknown user status");
+    if (rc == STORE_OK)
+        rc = status_check(u, STORE_USER_SET_STATUS | STORE_USER_SET_INET_STATUS, err);
     if (rc == STORE_OK && password != NULL)
         rc = password_check(password, err);
     if (rc == STORE_OK && password != NULL && (c.rec.hash = hash_password(password, err)) == NULL)
@@ -288,6 +315,7 @@ enum store_err store_user_add(struct store *st, const struct store_user *u, cons
         return rc;
     c.name = c.rec.u.name;
     c.rec.u.status = u->status;
+    c.rec.u.inet_status = u->inet_status;
     c.rec.u.quota_bytes = u->quota_bytes;
     c.rec.u.quota_messages = u->quota_messages;
     c.rec.u.services = strdup(u->services ? u->services : "");
@@ -323,8 +351,8 @@ enum store_err store_user_set(struct store *st, const struct store_user *u, unsi
     struct user_ctx c = {.op = OP_SET, .name = canon};
     enum store_err rc = store_user_canon(u->name, canon, err);
 
-    if (rc == STORE_OK && (fields & STORE_USER_SET_STATUS) && (unsigned)u->status > STORE_USER_HOLD)
-        rc = store_fail(err, STORE_EINVAL, "unknown user status");
+    if (rc == STORE_OK)
+        rc = status_check(u, fields, err);
     if (rc != STORE_OK)
         return rc;
     c.rec.u = *u;

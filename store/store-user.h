@@ -5,28 +5,39 @@
 
 #include "store.h"
 
-/* The states of Sun's mailUserStatus that the access layer acts on. What each means for login
- * and delivery is the protocol layer's rule; the suggested reading: active - everything works;
- * inactive - no login, deliveries deferred (4xx); disabled - no login, deliveries refused
- * (5xx); hold - no login, deliveries accepted. */
+/* The account states Sun defines for inetUserStatus (active, inactive, deleted) and
+ * mailUserStatus (all of them). What each means for login and delivery is the protocol layer's
+ * rule; the suggested reading: active - everything works; inactive - no login, deliveries
+ * deferred (4xx); disabled, deleted, removed - no login, deliveries refused (5xx); hold - no
+ * login, deliveries accepted. The numbers are stored: new states go at the end. */
 enum store_user_status {
     STORE_USER_ACTIVE,
     STORE_USER_INACTIVE,
     STORE_USER_DISABLED,
     STORE_USER_HOLD,
+    STORE_USER_DELETED,
+    STORE_USER_REMOVED,
 };
+#define STORE_USER_STATUS_LAST STORE_USER_REMOVED
 
-/* "active", "inactive", "disabled", "hold". */
+/* "active", "inactive", "disabled", "hold", "deleted", "removed". */
 const char *store_user_status_name(enum store_user_status status);
 bool store_user_status_parse(const char *s, enum store_user_status *status_r);
+/* Whether status is one inetUserStatus may take (active, inactive, deleted). */
+bool store_user_inet_status_valid(enum store_user_status status);
 
 struct store_user {
-    char name[STORE_USER_MAX + 1]; /* canonical (lower case) */
-    enum store_user_status status;
+    char name[STORE_USER_MAX + 1];        /* canonical (lower case) */
+    enum store_user_status status;        /* mailUserStatus */
+    enum store_user_status inet_status;   /* inetUserStatus: active, inactive or deleted */
     uint64_t quota_bytes, quota_messages; /* 0: unlimited */
     char *services; /* owned; mailAllowedServiceAccess rules verbatim, "" for no restriction */
     bool has_password;
 };
+
+/* What decides about the account: Sun checks inetUserStatus, then mailUserStatus, and the
+ * first that is not active decides (the domain statuses come before them with LDAP). */
+enum store_user_status store_user_effective_status(const struct store_user *u);
 
 void store_user_clear(struct store_user *u);
 void store_user_list_free(struct store_user **users, size_t n);
@@ -45,6 +56,7 @@ enum store_err store_user_get(struct store *st, const char *name, struct store_u
 #define STORE_USER_SET_QUOTA_BYTES    0x2u
 #define STORE_USER_SET_QUOTA_MESSAGES 0x4u
 #define STORE_USER_SET_SERVICES       0x8u
+#define STORE_USER_SET_INET_STATUS    0x10u
 enum store_err store_user_set(struct store *st, const struct store_user *u, unsigned fields,
                               struct store_error *err);
 

@@ -22,6 +22,8 @@ struct imap_login {
     struct imap_session *s;
     struct imap_cmd *cmd;
     char *id, *password;
+    bool has_peer;
+    struct auth_peer peer;
     struct auth_reply auth;
     struct store_error err;
     enum store_err rc;
@@ -32,7 +34,7 @@ static void imap_login_work(void *arg)
     struct imap_login *l = arg;
 
     auth_password(imapd_store(), server_conf(conn_server(l->s->conn)), l->id, l->password,
-                  &l->auth);
+                  l->has_peer ? &l->peer : NULL, &l->auth);
     explicit_bzero(l->password, strlen(l->password));
     if (l->auth.result == AUTH_OK)
         l->rc = store_home_ensure(imapd_store(), l->auth.user, &l->err);
@@ -82,12 +84,27 @@ static void imap_login_done(void *arg)
     case AUTH_TEMPFAIL:
         no = "[UNAVAILABLE] Authentication is unavailable; try again later";
         break;
+    case AUTH_DENIED:
+        no = "[CONTACTADMIN] Access denied: this account may not use IMAP from your address";
+        break;
+    case AUTH_BADRULES:
+        no = "[CONTACTADMIN] The access rules of this account are broken; ask your "
+             "administrator";
+        break;
     case AUTH_INACTIVE:
-        no = "[UNAVAILABLE] Account temporarily unavailable";
+        no = "[UNAVAILABLE] Account temporarily inactive; try again later";
         break;
     case AUTH_DISABLED:
-    case AUTH_HOLD:
         no = "[CONTACTADMIN] Account disabled";
+        break;
+    case AUTH_DELETED:
+        no = "[CONTACTADMIN] Account deleted";
+        break;
+    case AUTH_REMOVED:
+        no = "[CONTACTADMIN] Account removed";
+        break;
+    case AUTH_HOLD:
+        no = "[CONTACTADMIN] Account on hold: its mail is kept but login is not possible";
         break;
     }
     if (no == NULL && l->rc != STORE_OK) {
@@ -127,6 +144,8 @@ static void imap_login_start(struct imap_session *s, struct imap_cmd **cmd, cons
     }
     l->s = s;
     l->cmd = *cmd;
+    l->peer.service = conn_service(s->conn);
+    l->has_peer = conn_peer(s->conn, &l->peer.client) == 0;
     if (conn_submit(s->conn, imap_login_work, imap_login_done, l) < 0) {
         l->cmd = NULL;
         imap_login_free(l);

@@ -142,6 +142,11 @@ static void imapd_on_refuse(struct conn *c)
     conn_puts(c, "* BYE [UNAVAILABLE] Too many connections; try again later\r\n");
 }
 
+static void imapd_on_denied(struct conn *c)
+{
+    conn_puts(c, "* BYE Connections from your address are not accepted by this IMAP service\r\n");
+}
+
 static void imapd_on_idle(struct conn *c)
 {
     conn_puts(c, "* BYE Autologout; idle for too long\r\n");
@@ -178,6 +183,7 @@ static const struct proto imapd_proto = {
     .on_input = imapd_on_input,
     .on_close = imapd_on_close,
     .on_refuse = imapd_on_refuse,
+    .on_denied = imapd_on_denied,
     .on_idle = imapd_on_idle,
     .on_shutdown = imapd_on_shutdown,
     .on_config = imapd_on_config,

@@ -14,18 +14,77 @@ const char *auth_result_name(enum auth_result result)
         return "failed";
     case AUTH_TEMPFAIL:
         return "temporary failure";
+    case AUTH_DENIED:
+        return "access denied";
+    case AUTH_BADRULES:
+        return "malformed access rules";
     case AUTH_INACTIVE:
         return "account inactive";
     case AUTH_DISABLED:
         return "account disabled";
+    case AUTH_DELETED:
+        return "account deleted";
+    case AUTH_REMOVED:
+        return "account removed";
     case AUTH_HOLD:
         return "account on hold";
     }
     return "?";
 }
 
+enum auth_result auth_access(const char *rules, struct auth_peer *peer, char *detail, size_t size)
+{
+    struct access_rules *r;
+    struct access_error err;
+    struct access_result res;
+    char addr[64];
+
+    access_peer_addr_text(&peer->client, addr, sizeof(addr));
+    if (access_rules_parse(rules, strlen(rules), ACCESS_SYNTAX_RULES, true, &r, &err) < 0) {
+        snprintf(detail, size, "mailAllowedServiceAccess does not parse (%s at byte %zu)", err.why,
+                 err.offset);
+        return AUTH_BADRULES;
+    }
+    const struct access_rules *sets[] = {r};
+    access_check(sets, 1, peer->service, &peer->client,
+                 peer->resolve != NULL ? peer->resolve : access_resolve_dns, &res);
+    if (res.verdict == ACCESS_ALLOW) {
+        access_rules_free(&r);
+        return AUTH_OK;
+    }
+    if (res.rule_text != NULL)
+        snprintf(detail, size, "mailAllowedServiceAccess rule %u \"%.*s\" denies %s from %s%s%s",
+                 res.rule_index, (int)res.rule_len, res.rule_text, peer->service, addr,
+                 peer->client.name_state == ACCESS_NAME_OK ? " " : "",
+                 peer->client.name_state == ACCESS_NAME_OK ? peer->client.name : "");
+    else
+        snprintf(detail, size, "mailAllowedServiceAccess denies %s from %s: %s", peer->service,
+                 addr, res.reason);
+    access_rules_free(&r);
+    return AUTH_DENIED;
+}
+
+static enum auth_result auth_status_result(enum store_user_status status)
+{
+    switch (status) {
+    case STORE_USER_ACTIVE:
+        return AUTH_OK;
+    case STORE_USER_INACTIVE:
+        return AUTH_INACTIVE;
+    case STORE_USER_DISABLED:
+        return AUTH_DISABLED;
+    case STORE_USER_DELETED:
+        return AUTH_DELETED;
+    case STORE_USER_REMOVED:
+        return AUTH_REMOVED;
+    case STORE_USER_HOLD:
+        return AUTH_HOLD;
+    }
+    return AUTH_DISABLED; /* a number from a newer table: refuse */
+}
+
 void auth_password(struct store *st, const struct conf *conf, const char *id, const char *password,
-                   struct auth_reply *reply)
+                   struct auth_peer *peer, struct auth_reply *reply)
 {
     char names[2][AUTH_ID_MAX + 1];
     size_t n = auth_id_candidates(id, conf_str(conf, "service.loginseparator"),
@@ -50,6 +109,19 @@ void auth_password(struct store *st, const struct conf *conf, const char *id, co
             snprintf(reply->detail, sizeof(reply->detail), "%s", err.msg);
             return;
         }
+        /* the rules decide before the password does: a client they refuse learns nothing
+         * about the password */
+        if (peer != NULL) {
+            enum auth_result a =
+                auth_access(u.services, peer, reply->detail, sizeof(reply->detail));
+            if (a != AUTH_OK) {
+                reply->result = a;
+                snprintf(reply->user, sizeof(reply->user), "%s", u.name);
+                store_user_hash_free(&hash);
+                store_user_clear(&u);
+                return;
+            }
+        }
         /* A hit skips crypt(3); a failure forgets the user's entries, so a guessed password
          * never meets a cached one. A missing hash (no password) still costs a hashing. */
         bool ok = reply->cached = auth_cache_check(canon, password, hash, ttl);
@@ -68,21 +140,14 @@ void auth_password(struct store *st, const struct conf *conf, const char *id, co
         }
         snprintf(reply->user, sizeof(reply->user), "%s", u.name);
         reply->limits = (struct store_limits){.bytes = u.quota_bytes, .messages = u.quota_messages};
-        switch (u.status) {
-        case STORE_USER_ACTIVE:
-            reply->result = AUTH_OK;
-            break;
-        case STORE_USER_INACTIVE:
-            reply->result = AUTH_INACTIVE;
-            break;
-        case STORE_USER_DISABLED:
-            reply->result = AUTH_DISABLED;
-            break;
-        case STORE_USER_HOLD:
-            reply->result = AUTH_HOLD;
-            break;
-        }
-        snprintf(reply->detail, sizeof(reply->detail), "%s", auth_result_name(reply->result));
+        enum store_user_status status = store_user_effective_status(&u);
+        reply->result = auth_status_result(status);
+        if (reply->result == AUTH_OK)
+            snprintf(reply->detail, sizeof(reply->detail), "ok");
+        else
+            snprintf(reply->detail, sizeof(reply->detail), "%s is %s",
+                     u.inet_status != STORE_USER_ACTIVE ? "inetUserStatus" : "mailUserStatus",
+                     store_user_status_name(status));
         store_user_clear(&u);
         return;
     }

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "access.h"
 #include "conf.h"
 #include "store-user.h"
 #include "store.h"
@@ -18,17 +19,29 @@ enum auth_result {
     AUTH_OK,
     AUTH_FAILED,   /* unknown user or wrong password: the client is not told which */
     AUTH_TEMPFAIL, /* the directory or store could not answer: try again later */
-    AUTH_INACTIVE, /* account status inactive: a temporary refusal */
-    AUTH_DISABLED, /* account status disabled (or deleted, removed): a permanent refusal */
-    AUTH_HOLD,     /* account status hold: mail is accepted, login is not */
+    AUTH_DENIED,   /* mailAllowedServiceAccess refuses this service from this client */
+    AUTH_BADRULES, /* the user's mailAllowedServiceAccess does not parse: refused (fail closed) */
+    /* account status (the first of inetUserStatus, mailUserStatus that is not active) */
+    AUTH_INACTIVE, /* inactive: a temporary refusal */
+    AUTH_DISABLED, /* disabled: a permanent refusal */
+    AUTH_DELETED,  /* deleted: a permanent refusal */
+    AUTH_REMOVED,  /* removed: a permanent refusal */
+    AUTH_HOLD,     /* hold: mail is accepted, login is not */
 };
 
 struct auth_reply {
     enum auth_result result;
-    char user[STORE_USER_MAX + 1]; /* AUTH_OK and status refusals: the canonical user */
+    char user[STORE_USER_MAX + 1]; /* AUTH_OK and status/access refusals: the canonical user */
     struct store_limits limits;    /* AUTH_OK: quota */
     bool cached;                   /* the password was found in the login cache */
     char detail[STORE_ERRMSG_MAX]; /* for the journal, never for the client */
+};
+
+/* Where a login comes from, for mailAllowedServiceAccess. */
+struct auth_peer {
+    const char *service;        /* "imap", "imaps", "pop", "pops", "http", "https" */
+    struct access_peer client;  /* its name is looked up here when a rule needs it */
+    access_resolve_fn *resolve; /* NULL: access_resolve_dns */
 };
 
 /* The directory names a login ID may stand for, in the order to try (pure; unit-tested):
@@ -39,10 +52,18 @@ struct auth_reply {
 size_t auth_id_candidates(const char *id, const char *separator, const char *defdomain,
                           char names_r[2][AUTH_ID_MAX + 1]);
 
-/* Checks id/password (blocking). Fills reply. A password verified within
- * service.authcachettl seconds skips the hashing (auth-cache.c). */
+/* Checks id/password (blocking). Fills reply. With peer, the user's mailAllowedServiceAccess
+ * is checked for any existing user, whatever the password: a denial (AUTH_DENIED, or
+ * AUTH_BADRULES) says nothing about the password. The account status is told only after a
+ * right password. peer NULL: no access check (callers that did it themselves). A password
+ * verified within service.authcachettl seconds skips the hashing (auth-cache.c). */
 void auth_password(struct store *st, const struct conf *conf, const char *id, const char *password,
-                   struct auth_reply *reply);
+                   struct auth_peer *peer, struct auth_reply *reply);
+
+/* Checks a user's mailAllowedServiceAccess text (blocking when a rule needs the client's name).
+ * Returns AUTH_OK, AUTH_DENIED or AUTH_BADRULES, with a journal line in detail (size bytes)
+ * naming the rule. */
+enum auth_result auth_access(const char *rules, struct auth_peer *peer, char *detail, size_t size);
 
 /* Decodes strict base64 (RFC 4648: padded, no blanks) into out. Returns the decoded length, or
  * -1 for malformed input or when out_size is too small. */

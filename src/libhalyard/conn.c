@@ -334,6 +334,28 @@ void conn_set_user(struct conn *c, const char *user)
     c->log.user = c->user;
 }
 
+int conn_peer(const struct conn *c, struct access_peer *peer_r)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+
+    memset(peer_r, 0, sizeof(*peer_r));
+    if (getpeername(c->fd, (struct sockaddr *)&ss, &len) < 0)
+        return -1;
+    return access_peer_from_sockaddr(peer_r, (struct sockaddr *)&ss, len);
+}
+
+const char *conn_service(const struct conn *c)
+{
+    const struct proto *p = c->srv->proto;
+
+    if (c->on_tls_port && p->fd_tls != NULL)
+        return p->fd_tls;
+    if (conn_tls_active(c) && p->fd_tls != NULL)
+        return p->fd_tls;
+    return p->fd_plain;
+}
+
 static bool conn_wants_input(const struct conn *c)
 {
     return !c->closing && c->jobs == 0 && c->deferred == NULL && !c->busy && !c->starttls_pending &&
@@ -357,18 +379,76 @@ static void conn_update_events(struct conn *c)
     sd_event_source_set_io_events(c->io, ev);
 }
 
-static void conn_open(struct conn *c)
+/* The greeting, or the refusal when the connect-time filters keep the client out. */
+static void conn_admit(struct conn *c, struct access_peer *peer)
 {
     c->opened = true;
+    if (peer != NULL && !server_filters_allow(c->srv, c, peer)) {
+        if (c->srv->proto->on_denied != NULL)
+            c->srv->proto->on_denied(c);
+        c->closing = true;
+        return;
+    }
+    if (c->srv->proto->on_open(c) < 0)
+        c->closing = true;
+}
+
+/* A filter names hosts: the reverse and forward lookups run on the pool. */
+struct conn_lookup {
+    struct conn *c;
+    struct access_peer peer;
+};
+
+static void conn_lookup_work(void *arg)
+{
+    struct conn_lookup *l = arg;
+
+    access_resolve_dns(&l->peer);
+}
+
+static void conn_lookup_done(void *arg)
+{
+    struct conn_lookup *l = arg;
+    struct conn *c = l->c;
+
+    if (!c->dead && !c->closing)
+        conn_admit(c, &l->peer);
+    free(l);
+}
+
+static void conn_open(struct conn *c)
+{
+    struct access_peer peer;
+
     if (c->refused) {
+        c->opened = true;
         conn_warning(c, "service.%s.maxsessions (%ld) reached: too many connections",
                      c->srv->proto->service, c->srv->maxsessions);
         c->srv->proto->on_refuse(c);
         c->closing = true;
         return;
     }
-    if (c->srv->proto->on_open(c) < 0)
-        c->closing = true;
+    if (access_rules_count(c->srv->allowed) == 0 && access_rules_count(c->srv->denied) == 0) {
+        conn_admit(c, NULL);
+        return;
+    }
+    if (conn_peer(c, &peer) < 0) {
+        /* a unix socket, or a client already gone: no address for a filter to judge */
+        conn_admit(c, NULL);
+        return;
+    }
+    if (server_filters_need_name(c->srv)) {
+        struct conn_lookup *l = malloc(sizeof(*l));
+        if (l != NULL) {
+            *l = (struct conn_lookup){.c = c, .peer = peer};
+            if (conn_submit(c, conn_lookup_work, conn_lookup_done, l) == 0)
+                return;
+            free(l);
+        }
+        conn_warning(c, "cannot look up the client's name for the connect filters: the name "
+                        "counts as unknown");
+    }
+    conn_admit(c, &peer);
 }
 
 static void conn_begin_tls(struct conn *c)

@@ -32,6 +32,7 @@ struct server {
     long maxsessions, maxthreads, numprocesses;
     /* REFRESHABLE */
     uint64_t idle_usec, login_idle_usec;
+    struct access_rules *allowed, *denied; /* domainallowed / domainnotallowed (NULL: empty) */
     unsigned sessions, refusing;
     struct conn *conns; /* every open connection, doubly linked */
     uint64_t next_conn_id;
@@ -46,6 +47,11 @@ void conn_new(struct server *srv, int fd, bool tls, bool refuse);
 void conn_shutdown(struct conn *c);
 /* server.c: ends the loop once a stopping server has no connections or jobs left. */
 void server_exit_if_drained(struct server *s);
+/* server.c: whether a filter (service.<svc>.domainallowed / domainnotallowed) needs the
+ * client's name, to be looked up on the pool before server_filters_allow; and whether the
+ * filters let peer in (a refusal is journalled for c, naming the filter). */
+bool server_filters_need_name(const struct server *s);
+bool server_filters_allow(struct server *s, struct conn *c, struct access_peer *peer);
 /* conn.c: the next connection in srv->conns. */
 struct conn *conn_next(const struct conn *c);
 /* conn.c: close now without further output. */

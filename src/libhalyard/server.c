@@ -37,6 +37,70 @@ static long server_int(const struct server *s, const struct conf *conf, const ch
     return conf_int(conf, server_param(s, name, sizeof(name), suffix));
 }
 
+/* Parses service.<svc>.domainallowed / domainnotallowed. msg.conf was validated against the
+ * table (which runs the same parser), so a failure here is out of memory or a table bug. */
+static int server_load_filters(struct server *s)
+{
+    struct access_rules *sets[2] = {NULL, NULL};
+    static const char *const suffixes[2] = {"domainallowed", "domainnotallowed"};
+    char name[128];
+
+    for (int i = 0; i < 2; i++) {
+        struct access_error err;
+        const char *text;
+        /* lmtpd and enpd have no such parameters: their access is the socket's */
+        if (param_find(server_param(s, name, sizeof(name), suffixes[i])) == NULL)
+            continue;
+        text = conf_str(s->conf, name);
+        if (access_rules_parse(text, strlen(text), ACCESS_SYNTAX_FILTER, i == 0, &sets[i], &err) <
+            0) {
+            log_err("%s: %s at byte %zu%s", name, err.why, err.offset,
+                    s->event != NULL ? "; keeping the running filters" : "");
+            access_rules_free(&sets[0]);
+            return -1;
+        }
+    }
+    access_rules_free(&s->allowed);
+    access_rules_free(&s->denied);
+    s->allowed = sets[0];
+    s->denied = sets[1];
+    return 0;
+}
+
+bool server_filters_need_name(const struct server *s)
+{
+    return access_rules_need_name(s->allowed) || access_rules_need_name(s->denied);
+}
+
+bool server_filters_allow(struct server *s, struct conn *c, struct access_peer *peer)
+{
+    const struct access_rules *sets[2] = {s->allowed, s->denied};
+    struct access_result res;
+    char addr[64];
+
+    if (access_rules_count(s->allowed) == 0 && access_rules_count(s->denied) == 0)
+        return true;
+    access_check(sets, 2, conn_service(c), peer, NULL, &res);
+    if (res.verdict == ACCESS_ALLOW)
+        return true;
+    access_peer_addr_text(peer, addr, sizeof(addr));
+    if (res.rule_text != NULL)
+        conn_notice(c,
+                    "connection from %s%s%s refused by service.%s.domainnotallowed filter %u "
+                    "\"%.*s\"",
+                    addr, peer->name_state == ACCESS_NAME_OK ? " " : "",
+                    peer->name_state == ACCESS_NAME_OK ? peer->name : "", s->proto->service,
+                    res.rule_index, (int)res.rule_len, res.rule_text);
+    else
+        conn_notice(c,
+                    "connection from %s%s%s refused: no service.%s.domainallowed filter "
+                    "matches %s",
+                    addr, peer->name_state == ACCESS_NAME_OK ? " " : "",
+                    peer->name_state == ACCESS_NAME_OK ? peer->name : "", s->proto->service,
+                    conn_service(c));
+    return false;
+}
+
 /* Reads the REFRESHABLE settings from s->conf. */
 static int server_apply_refreshable(struct server *s)
 {
@@ -63,6 +127,8 @@ static int server_apply_refreshable(struct server *s)
     s->login_idle_usec = s->proto->has_login_timeout
                              ? (uint64_t)server_int(s, s->conf, "loginidletimeout") * 1000000ULL
                              : s->idle_usec;
+    if (server_load_filters(s) < 0)
+        return -1;
     if (s->proto->on_config != NULL && s->proto->on_config(s, s->event != NULL) < 0)
         return -1;
     return 0;
@@ -535,6 +601,8 @@ int server_main(const struct proto *proto, int argc, char **argv)
     }
 out:
     tls_ctx_free(&s.tls);
+    access_rules_free(&s.allowed);
+    access_rules_free(&s.denied);
     conf_free(&s.conf);
     free(s.banner);
     free(s.hostname);

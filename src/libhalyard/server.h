@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "access.h"
 #include "conf.h"
 #include "log.h"
 #include "pool.h"
@@ -37,6 +38,9 @@ struct proto {
     void (*on_close)(struct conn *c);
     /* Write the protocol's "too many connections" reply (the skeleton closes afterwards). */
     void (*on_refuse)(struct conn *c);
+    /* Write the protocol's refusal for a client service.<svc>.domainallowed /
+     * domainnotallowed keep out (the skeleton closes afterwards). */
+    void (*on_denied)(struct conn *c);
     /* Write the protocol's idle-timeout goodbye (the skeleton closes afterwards). */
     void (*on_idle)(struct conn *c);
     /* The server is stopping: write the goodbye (the skeleton closes afterwards). */
@@ -109,6 +113,11 @@ const char *conn_client(const struct conn *c);
 /* The client's address: AF_INET (4 bytes, also for IPv4-mapped IPv6) or AF_INET6 (16); false
  * for a unix socket or a vanished peer. */
 bool conn_peer_addr(const struct conn *c, int *family_r, unsigned char addr_r[16]);
+/* The client's address for access rules (name not looked up). Returns -1 when unknown. */
+int conn_peer(const struct conn *c, struct access_peer *peer_r);
+/* The service name access rules know this session by: the implicit-TLS socket's name, or the
+ * plain one's with an "s" once STARTTLS is done ("imap", "imaps", "pop", "pops"). */
+const char *conn_service(const struct conn *c);
 
 #define conn_info(c, ...)    log_ctx_msg(LOG_INFO, conn_log(c), __VA_ARGS__)
 #define conn_notice(c, ...)  log_ctx_msg(LOG_NOTICE, conn_log(c), __VA_ARGS__)

@@ -27,8 +27,9 @@ static int lmtpd_try_user(struct store *st, struct lmtpd_rcpt *r, const char *na
                  r->addr);
         return 1;
     }
-    /* Sun's mailUserStatus for delivery: inactive defers, disabled refuses, hold accepts */
-    switch (u.status) {
+    /* Sun's account status for delivery: inactive defers, disabled / deleted / removed refuse,
+     * hold accepts */
+    switch (store_user_effective_status(&u)) {
     case STORE_USER_ACTIVE:
     case STORE_USER_HOLD:
         r->accepted = true;
@@ -39,6 +40,8 @@ static int lmtpd_try_user(struct store *st, struct lmtpd_rcpt *r, const char *na
                  r->addr);
         break;
     case STORE_USER_DISABLED:
+    case STORE_USER_DELETED:
+    case STORE_USER_REMOVED:
         snprintf(r->reply, sizeof(r->reply), "550 5.2.1 <%s> mailbox disabled", r->addr);
         break;
     }

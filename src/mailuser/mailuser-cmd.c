@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
 #include "mailuser.h"
 #include "store-user.h"
 
@@ -21,6 +22,7 @@ enum {
     OPT_QUOTA_MESSAGES,
     OPT_SERVICES,
     OPT_STATUS,
+    OPT_INET_STATUS,
     OPT_KEEP_MAIL,
 };
 
@@ -38,6 +40,7 @@ static int cmd_parse(int argc, char **argv, unsigned takes, struct cmd_opts *o, 
         {"quota-messages", required_argument, NULL, OPT_QUOTA_MESSAGES},
         {"services", required_argument, NULL, OPT_SERVICES},
         {"status", required_argument, NULL, OPT_STATUS},
+        {"inet-status", required_argument, NULL, OPT_INET_STATUS},
         {"keep-mail", no_argument, NULL, OPT_KEEP_MAIL},
         {NULL, 0, NULL, 0},
     };
@@ -83,16 +86,40 @@ static int cmd_parse(int argc, char **argv, unsigned takes, struct cmd_opts *o, 
             o->fields |= STORE_USER_SET_QUOTA_MESSAGES;
             break;
         }
-        case OPT_SERVICES:
+        case OPT_SERVICES: {
+            /* refused here rather than at the next login, which would fail closed */
+            struct access_rules *rules;
+            struct access_error err;
+            if (access_rules_parse(optarg, strlen(optarg), ACCESS_SYNTAX_RULES, true, &rules,
+                                   &err) < 0) {
+                fprintf(errout,
+                        "mailuser: --services \"%s\": %s at byte %zu\n"
+                        "  (mailAllowedServiceAccess: +|-services:clients rules separated by $, "
+                        "e.g. \"+imaps,pops:ALL$+imap:192.0.2.0/24\")\n",
+                        optarg, err.why, err.offset);
+                return MAILUSER_EXIT_USAGE;
+            }
+            access_rules_free(&rules);
             o->u.services = optarg;
             o->fields |= STORE_USER_SET_SERVICES;
             break;
+        }
         case OPT_STATUS:
             if (!store_user_status_parse(optarg, &o->u.status)) {
-                fprintf(errout, "mailuser: --status is one of active, inactive, disabled, hold\n");
+                fprintf(errout, "mailuser: --status (mailUserStatus) is one of active, inactive, "
+                                "disabled, deleted, removed, hold\n");
                 return MAILUSER_EXIT_USAGE;
             }
             o->fields |= STORE_USER_SET_STATUS;
+            break;
+        case OPT_INET_STATUS:
+            if (!store_user_status_parse(optarg, &o->u.inet_status) ||
+                !store_user_inet_status_valid(o->u.inet_status)) {
+                fprintf(errout, "mailuser: --inet-status (inetUserStatus) is one of active, "
+                                "inactive, deleted\n");
+                return MAILUSER_EXIT_USAGE;
+            }
+            o->fields |= STORE_USER_SET_INET_STATUS;
             break;
         }
     }
@@ -132,6 +159,8 @@ static int cmd_add(struct store *st, struct cmd_opts *o, FILE *out, FILE *errout
     }
     if (!(o->fields & STORE_USER_SET_STATUS))
         u.status = STORE_USER_ACTIVE;
+    if (!(o->fields & STORE_USER_SET_INET_STATUS))
+        u.inet_status = STORE_USER_ACTIVE;
     if (store_user_add(st, &u, password, &err) != STORE_OK)
         rc = fail(errout, "add", &err);
     else if (store_home_ensure(st, u.name, &err) != STORE_OK)
@@ -203,7 +232,8 @@ static int cmd_show(struct store *st, struct cmd_opts *o, FILE *out, FILE *errou
 
     if (store_user_get(st, o->name, &u, &err) != STORE_OK)
         return fail(errout, "show", &err);
-    fprintf(out, "name: %s\nstatus: %s\npassword: %s\n", u.name, store_user_status_name(u.status),
+    fprintf(out, "name: %s\nstatus: %s\ninet-status: %s\npassword: %s\n", u.name,
+            store_user_status_name(u.status), store_user_status_name(u.inet_status),
             u.has_password ? "set (yescrypt)" : "none");
     limit_print(out, "quota.bytes", u.quota_bytes);
     limit_print(out, "quota.messages", u.quota_messages);
@@ -225,7 +255,7 @@ static int cmd_set(struct store *st, struct cmd_opts *o, FILE *out, FILE *errout
     struct store_user u = o->u;
 
     if (o->fields == 0) {
-        fprintf(errout, "mailuser set: nothing to set (--status, --quota-bytes, "
+        fprintf(errout, "mailuser set: nothing to set (--status, --inet-status, --quota-bytes, "
                         "--quota-messages, --services)\n");
         return MAILUSER_EXIT_USAGE;
     }
@@ -245,7 +275,11 @@ static int cmd_list(struct store *st, FILE *out, FILE *errout)
     if (store_user_list(st, &users, &n, &err) != STORE_OK)
         return fail(errout, "list", &err);
     for (size_t i = 0; i < n; i++)
-        fprintf(out, "%s %s\n", users[i].name, store_user_status_name(users[i].status));
+        fprintf(out, "%s %s%s%s\n", users[i].name, store_user_status_name(users[i].status),
+                users[i].inet_status != STORE_USER_ACTIVE ? " inet-status=" : "",
+                users[i].inet_status != STORE_USER_ACTIVE
+                    ? store_user_status_name(users[i].inet_status)
+                    : "");
     store_user_list_free(&users, n);
     return 0;
 }

@@ -12,17 +12,22 @@
 
 static const char usage[] =
     "usage: mailuser [-f msg.conf] COMMAND [OPTIONS] [NAME]\n"
-    "  add NAME [--password-stdin | --no-password] [--status S] [--quota-bytes N]\n"
-    "           [--quota-messages N] [--services RULES]   add a user and its INBOX\n"
+    "  add NAME [--password-stdin | --no-password] [--status S] [--inet-status S]\n"
+    "           [--quota-bytes N] [--quota-messages N] [--services RULES]\n"
+    "                                                       add a user and its INBOX\n"
     "  passwd NAME [--password-stdin | --no-password]       set or remove the password\n"
     "  del NAME [--keep-mail]                              delete the user (and its mail)\n"
     "  list                                                 list users and their status\n"
     "  show NAME                                            show a user, its quota and usage\n"
-    "  set NAME [--status S] [--quota-bytes N] [--quota-messages N] [--services RULES]\n"
+    "  set NAME [--status S] [--inet-status S] [--quota-bytes N] [--quota-messages N]\n"
+    "           [--services RULES]                          change a user\n"
     "  -f FILE  msg.conf naming store.partition.primary.path; default " CONF_DEFAULT_PATH "\n"
     "  The password is asked twice on the terminal, or read as one line from standard input\n"
-    "  with --password-stdin. Status: active, inactive, disabled, hold. Sizes take K, M, G, T;\n"
-    "  0 means unlimited. RULES: mailAllowedServiceAccess syntax, stored as given.\n"
+    "  with --password-stdin. --status (mailUserStatus): active, inactive, disabled, deleted,\n"
+    "  removed, hold; --inet-status (inetUserStatus): active, inactive, deleted; the first\n"
+    "  that is not active decides. Sizes take K, M, G, T; 0 means unlimited. RULES:\n"
+    "  mailAllowedServiceAccess syntax (\"+imaps,pops:ALL$+imap:192.0.2.0/24\"), checked and\n"
+    "  stored as given; \"\" allows every service from everywhere.\n"
     "  Exit status: 0 done, 1 refused or failed, 2 usage error.\n";
 
 int main(int argc, char **argv)

@@ -144,6 +144,12 @@ static void popd_on_refuse(struct conn *c)
     conn_puts(c, "-ERR [SYS/TEMP] Too many connections; try again later\r\n");
 }
 
+static void popd_on_denied(struct conn *c)
+{
+    conn_puts(c, "-ERR [SYS/PERM] Connections from your address are not accepted by this POP "
+                 "service\r\n");
+}
+
 static void popd_on_idle(struct conn *c)
 {
     conn_puts(c, "-ERR Autologout; idle for too long\r\n");
@@ -180,6 +186,7 @@ static const struct proto popd_proto = {
     .on_drain = popd_on_drain,
     .on_close = popd_on_close,
     .on_refuse = popd_on_refuse,
+    .on_denied = popd_on_denied,
     .on_idle = popd_on_idle,
     .on_shutdown = popd_on_shutdown,
     .on_config = popd_on_config,

@@ -54,7 +54,8 @@ static void popd_login_work(void *arg)
     struct store_msg *msgs = NULL;
     size_t n = 0;
 
-    auth_password(st, server_conf(conn_server(s->conn)), s->login_id, s->password, &s->auth);
+    auth_password(st, server_conf(conn_server(s->conn)), s->login_id, s->password, s->peer,
+                  &s->auth);
     explicit_bzero(s->password, strlen(s->password));
     free(s->password);
     s->password = NULL;
@@ -103,10 +104,39 @@ static void popd_fail_reply(void *arg)
     }
 }
 
+/* The reply to a login the account's status or access rules refuse (RFC 3206 codes). */
+static const char *popd_refusal(enum auth_result result)
+{
+    switch (result) {
+    case AUTH_DENIED:
+        return "-ERR [SYS/PERM] Access denied: this account may not use POP from your "
+               "address\r\n";
+    case AUTH_BADRULES:
+        return "-ERR [SYS/PERM] The access rules of this account are broken; ask your "
+               "administrator\r\n";
+    case AUTH_INACTIVE:
+        return "-ERR [SYS/TEMP] Account temporarily inactive; try again later\r\n";
+    case AUTH_DISABLED:
+        return "-ERR [SYS/PERM] Account disabled; contact your administrator\r\n";
+    case AUTH_DELETED:
+        return "-ERR [SYS/PERM] Account deleted; contact your administrator\r\n";
+    case AUTH_REMOVED:
+        return "-ERR [SYS/PERM] Account removed; contact your administrator\r\n";
+    case AUTH_HOLD:
+        return "-ERR [SYS/PERM] Account on hold: its mail is kept but login is not "
+               "possible\r\n";
+    default:
+        return "-ERR [SYS/TEMP] Authentication is unavailable; try again later\r\n";
+    }
+}
+
 static void popd_login_done(void *arg)
 {
     struct pop_session *s = arg;
     const struct conf *conf = server_conf(conn_server(s->conn));
+
+    free(s->peer);
+    s->peer = NULL;
 
     switch (s->auth.result) {
     case AUTH_OK:
@@ -124,14 +154,16 @@ static void popd_login_done(void *arg)
         conn_warning(s->conn, "login as \"%s\": %s", s->login_id, s->auth.detail);
         conn_puts(s->conn, "-ERR [SYS/TEMP] Authentication is unavailable; try again later\r\n");
         return;
+    case AUTH_DENIED:
+    case AUTH_BADRULES:
     case AUTH_INACTIVE:
-        conn_notice(s->conn, "login as %s refused: account inactive", s->auth.user);
-        conn_puts(s->conn, "-ERR [SYS/TEMP] Account temporarily unavailable\r\n");
-        return;
     case AUTH_DISABLED:
+    case AUTH_DELETED:
+    case AUTH_REMOVED:
     case AUTH_HOLD:
-        conn_notice(s->conn, "login as %s refused: %s", s->auth.user, s->auth.detail);
-        conn_puts(s->conn, "-ERR [SYS/PERM] Account disabled; contact your administrator\r\n");
+        conn_notice(s->conn, "login as \"%s\" refused: %s", s->login_id, s->auth.detail);
+        conn_puts(s->conn, popd_refusal(s->auth.result));
+        s->login_id[0] = '\0';
         return;
     }
     if (s->maildrop_busy) {
@@ -170,9 +202,19 @@ static void popd_login(struct pop_session *s, const char *id, size_t id_len, con
     s->lock_fd = -1;
     s->rc = STORE_OK;
     s->maildrop_busy = false;
+    s->peer = calloc(1, sizeof(*s->peer));
+    if (s->peer != NULL) {
+        s->peer->service = conn_service(s->conn);
+        if (conn_peer(s->conn, &s->peer->client) < 0) {
+            free(s->peer);
+            s->peer = NULL;
+        }
+    }
     if (s->password == NULL || conn_submit(s->conn, popd_login_work, popd_login_done, s) < 0) {
         free(s->password);
         s->password = NULL;
+        free(s->peer);
+        s->peer = NULL;
         conn_puts(s->conn, "-ERR [SYS/TEMP] Server busy; try again later\r\n");
     }
 }

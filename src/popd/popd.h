@@ -29,6 +29,7 @@ struct pop_session {
     /* the login job */
     char *password; /* owned while the job runs, wiped after */
     struct auth_reply auth;
+    struct auth_peer *peer; /* during the login job: where the login comes from */
     int lock_fd;
     bool maildrop_busy; /* another POP session holds the lock */
     struct store_error err;

@@ -123,7 +123,29 @@ static void test_passwd_set_list_del(void **state)
     assert_int_equal(store_user_get(st, "bob", &got, &err), STORE_ENOTFOUND);
     assert_int_equal(store_user_check_password(st, "carol", "carolpw", NULL, &err), STORE_OK);
 
+    /* inetUserStatus beside mailUserStatus: the first that is not active decides */
+    struct store_user v = {
+        .name = "carol", .status = STORE_USER_HOLD, .inet_status = STORE_USER_DELETED};
+    assert_int_equal(
+        store_user_set(st, &v, STORE_USER_SET_STATUS | STORE_USER_SET_INET_STATUS, &err), STORE_OK);
+    assert_int_equal(store_user_get(st, "carol", &got, &err), STORE_OK);
+    assert_int_equal(got.inet_status, STORE_USER_DELETED);
+    assert_int_equal(store_user_effective_status(&got), STORE_USER_DELETED);
+    store_user_clear(&got);
+    v.inet_status = STORE_USER_ACTIVE;
+    assert_int_equal(store_user_set(st, &v, STORE_USER_SET_INET_STATUS, &err), STORE_OK);
+    assert_int_equal(store_user_get(st, "carol", &got, &err), STORE_OK);
+    assert_int_equal(store_user_effective_status(&got), STORE_USER_HOLD);
+    store_user_clear(&got);
+    v.inet_status = STORE_USER_HOLD; /* not an inetUserStatus value */
+    assert_int_equal(store_user_set(st, &v, STORE_USER_SET_INET_STATUS, &err), STORE_EINVAL);
+    v.status = (enum store_user_status)(STORE_USER_STATUS_LAST + 1);
+    assert_int_equal(store_user_set(st, &v, STORE_USER_SET_STATUS, &err), STORE_EINVAL);
+
     enum store_user_status s;
+    assert_true(store_user_status_parse("removed", &s));
+    assert_int_equal(s, STORE_USER_REMOVED);
+    assert_string_equal(store_user_status_name(STORE_USER_DELETED), "deleted");
     assert_true(store_user_status_parse("disabled", &s));
     assert_int_equal(s, STORE_USER_DISABLED);
     assert_false(store_user_status_parse("Active", &s));
@@ -188,7 +210,8 @@ static void test_mailuser_cli(void **state)
 
     run_cli(st, &r, NULL, "show", "dave", NULL);
     assert_int_equal(r.status, 0);
-    assert_non_null(strstr(r.out, "name: dave\nstatus: active\npassword: set (yescrypt)\n"));
+    assert_non_null(strstr(
+        r.out, "name: dave\nstatus: active\ninet-status: active\npassword: set (yescrypt)\n"));
     assert_non_null(strstr(r.out, "quota.bytes: 2097152\nquota.messages: unlimited\n"));
     assert_non_null(strstr(r.out, "services: +imap:ALL\n"));
     assert_non_null(strstr(r.out, "mailboxes: 1\n"));
@@ -218,12 +241,25 @@ static void test_mailuser_cli(void **state)
         {"frob", "dave"},
         {"del", "dave", "--password-stdin"},
         {"list", "extra"},
+        {"set", "dave", "--services", "imap:ALL"},
+        {"set", "dave", "--services", "+imap:*.example.com"},
+        {"set", "dave", "--inet-status", "disabled"},
+        {"set", "dave", "--status", "overquota"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
         run_cli(st, &r, NULL, bad[i][0], bad[i][1], bad[i][2], bad[i][3], NULL);
         assert_int_equal(r.status, MAILUSER_EXIT_USAGE);
         assert_true(strlen(r.err) > 0);
     }
+    run_cli(st, &r, NULL, "set", "dave", "--services", "+imap:ALL EXCEPT", NULL);
+    assert_non_null(strstr(r.err, "--services \"+imap:ALL EXCEPT\": EXCEPT needs a list after it"));
+    assert_int_equal(store_user_get(st, "dave", &got, &err), STORE_OK);
+    assert_string_equal(got.services, "+imap:ALL"); /* unchanged */
+    store_user_clear(&got);
+    run_cli(st, &r, NULL, "set", "dave", "--inet-status", "inactive", "--services", "", NULL);
+    assert_int_equal(r.status, 0);
+    run_cli(st, &r, NULL, "list", NULL);
+    assert_string_equal(r.out, "dave inactive inet-status=inactive\n");
     run_cli(st, &r, "", "add", "erin", "--password-stdin", NULL);
     assert_int_equal(r.status, MAILUSER_EXIT_FAIL); /* no password on stdin */
     assert_int_equal(store_user_get(st, "erin", &got, &err), STORE_ENOTFOUND);
