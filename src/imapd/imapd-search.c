@@ -398,13 +398,9 @@ static int prepare(struct imap_search_run *run, const struct imap_cmd *cmd,
                 return -1;
             break;
         case IMAP_SK_SEQSET:
+            /* a criterion, not an address: numbers beyond the mailbox match nothing, so the
+             * common "SEARCH 1:* ..." works on an empty mailbox too (as in Dovecot and Cyrus) */
             imap_seqset_resolve(&k->set, (uint32_t)sel->n);
-            /* RFC 3501 6.4.8: a sequence number beyond the mailbox is an error (as in FETCH) */
-            if (k->set.count > 0 && k->set.ranges[k->set.count - 1].hi > sel->n) {
-                imap_out_tagged(out, cmd, "BAD", "No such message (sequence number beyond %zu)",
-                                sel->n);
-                return -1;
-            }
             break;
         case IMAP_SK_UIDSET:
             imap_seqset_resolve(&k->set, sel->n > 0 ? sel->uids[sel->n - 1] : 0);
