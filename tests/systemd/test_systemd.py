@@ -178,3 +178,59 @@ def test_pop_through_socket_activation(machine):
                       ).stdout.strip() == "halyard"
     j = machine.sh("journalctl -u halyard-popd -o verbose --no-pager").stdout
     assert "HALYARD_USER=alice" in j and "logged in" in j
+
+
+IDLE_CLIENT = r'''
+import socket, subprocess, sys
+s = socket.create_connection(("127.0.0.1", 143), timeout=20)
+f = s.makefile("rb")
+def line():
+    return f.readline().decode().rstrip()
+greeting = line()
+print(greeting)
+s.sendall(b"a LOGIN alice pw\r\n")
+while not line().startswith("a "):
+    pass
+s.sendall(b"b SELECT INBOX\r\n")
+exists = None
+while True:
+    ln = line()
+    if ln.endswith(" EXISTS"):
+        exists = int(ln.split()[1])
+    if ln.startswith("b "):
+        break
+s.sendall(b"c IDLE\r\n")
+print(line())
+subprocess.run(["/bin/bash", "-c", "printf 'Subject: idle\\r\\n\\r\\nx\\r\\n' | deliver alice"],
+               check=True)
+print(line(), "was", exists)
+s.sendall(b"DONE\r\n")
+print(line())
+'''
+
+
+def test_idle_end_to_end_through_enpd(machine):
+    """configutil turns on the notify plugin as the seed says; enpd runs socket-activated; a
+    delivery reaches an idling IMAP client as EXISTS."""
+    for name, value in (("service.imap.port", "143"), ("service.imap.enable", "yes"),
+                        ("local.store.notifyplugin", "libibiff"),
+                        ("local.store.notifyplugin.enseventkey", "enp://127.0.0.1/store/%M"),
+                        ("local.store.notifyplugin.noneinbox.enable", "1"),
+                        ("local.enpd.access", "+127.0.0.1|255.255.255.255")):
+        machine.sh(f"configutil -o {name} -v '{value}'")
+    env = machine.sh("cat /etc/systemd/system/halyard-enpd.service.d/50-configutil.conf").stdout
+    assert "ENS_ACCESS=+127.0.0.1|255.255.255.255" in env
+    machine.sh("systemctl enable --now halyard-enp.socket halyard-imap.socket")
+    machine.sh("systemctl restart halyard-imapd.service || true")
+    machine.sh("mailuser show alice >/dev/null 2>&1 || "
+               "(printf 'pw\\n' | mailuser add alice --password-stdin)")
+    r = machine.run("/usr/bin/python3", "-c", IDLE_CLIENT, check=False, timeout=60)
+    out = r.stdout.splitlines()
+    assert out and " IDLE" in out[0], r.stdout + r.stderr
+    assert out[1] == "+ idling"
+    exists, was = out[2].split(" was ")
+    assert exists == f"* {int(was) + 1} EXISTS", out
+    assert out[3] == "c OK IDLE terminated"
+    assert machine.sh("systemctl is-active halyard-enpd.service").stdout.strip() == "active"
+    assert machine.sh("ps -o user= -p $(systemctl show -p MainPID --value halyard-enpd)"
+                      ).stdout.strip() == "halyard"
