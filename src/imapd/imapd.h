@@ -44,6 +44,7 @@ struct imap_session {
     struct store_spool *append_spool;
     struct store_error append_err;
     bool append_failed;
+    struct imap_fetch_run *fetch; /* a FETCH whose reply is being made or sent (imapd-fetch.c) */
 };
 
 /* A handler may take *cmd for itself (an asynchronous command) by setting it to NULL; what is

@@ -5,6 +5,7 @@
 
 #include "imapd-parse.h"
 #include "imapd-sort.h"
+#include "imapd-fetch.h"
 #include "imapd.h"
 #include "store-conf.h"
 
@@ -126,6 +127,7 @@ static void imapd_on_close(struct conn *c)
         imap_parser_free(&s->parser);
         imap_cmd_free(&s->sasl_cmd);
         imap_append_drop(s);
+        imap_fetch_abort(s);
         imap_selected_clear(&s->sel);
         free(s->user);
     }
@@ -145,7 +147,20 @@ static void imapd_on_idle(struct conn *c)
 
 static void imapd_on_shutdown(struct conn *c)
 {
-    conn_puts(c, "* BYE [UNAVAILABLE] Server shutting down\r\n");
+    struct imap_session *s = conn_data(c);
+
+    /* in the middle of a FETCH literal a BYE would become part of the message: just close */
+    if (s == NULL || s->fetch == NULL)
+        conn_puts(c, "* BYE [UNAVAILABLE] Server shutting down\r\n");
+}
+
+/* Output has drained: a streamed FETCH sends its next piece. */
+static void imapd_on_drain(struct conn *c)
+{
+    struct imap_session *s = conn_data(c);
+
+    if (s != NULL)
+        imap_fetch_drain(s);
 }
 
 static int imapd_on_config(struct server *srv, bool reload)
@@ -170,6 +185,7 @@ static const struct proto imapd_proto = {
     .has_login_timeout = true,
     .on_open = imapd_on_open,
     .on_input = imapd_on_input,
+    .on_drain = imapd_on_drain,
     .on_close = imapd_on_close,
     .on_refuse = imapd_on_refuse,
     .on_idle = imapd_on_idle,
