@@ -18,29 +18,27 @@ void imap_fetch_batch_free(struct imap_fetch_batch **b)
     free((*b)->fds);
     free((*b)->segs);
     free((*b)->text);
+    free((*b)->io);
     free(*b);
     *b = NULL;
 }
 
 /* The next piece of one stretch: 1 when more is to come, 0 at its end, -1 when it fails. */
-static int fetch_seg_send(struct imap_session *s, struct imap_fetch_seg *g)
+static int fetch_seg_send(struct imap_session *s, struct imap_fetch_seg *g, char *in)
 {
-    char in[IMAP_FETCH_CHUNK];
-    char *out = malloc(IMAP_FILTER_OUT_MAX(sizeof(in)));
+    char *out = in + IMAP_FETCH_CHUNK;
     size_t o = 0;
     ssize_t n = 0;
 
-    if (out == NULL)
-        return -1;
     if (g->off < g->end) {
-        size_t want = g->end - g->off < sizeof(in) ? (size_t)(g->end - g->off) : sizeof(in);
+        size_t want =
+            g->end - g->off < IMAP_FETCH_CHUNK ? (size_t)(g->end - g->off) : IMAP_FETCH_CHUNK;
         do
             n = pread(g->fd, in, want, (off_t)g->off);
         while (n < 0 && errno == EINTR);
         if (n <= 0) { /* the file shrank or failed: the literal cannot be completed */
             conn_warning(s->conn, "FETCH: reading a message failed: %s",
                          n < 0 ? strerror(errno) : "file shorter than recorded");
-            free(out);
             return -1;
         }
         g->off += (size_t)n;
@@ -52,12 +50,9 @@ static int fetch_seg_send(struct imap_session *s, struct imap_fetch_seg *g)
     size_t skip = g->skip < o ? (size_t)g->skip : o;
     g->skip -= skip;
     size_t k = o - skip < g->left ? o - skip : (size_t)g->left;
-    if (k > 0 && conn_write(s->conn, out + skip, k) < 0) {
-        free(out);
+    if (k > 0 && conn_write(s->conn, out + skip, k) < 0)
         return -1;
-    }
     g->left -= k;
-    free(out);
     if (g->left == 0)
         return 0;
     if (g->off >= g->end) {
@@ -80,7 +75,19 @@ int imap_fetch_batch_send(struct imap_session *s, struct imap_fetch_batch *b)
     }
     if (b->cur == b->nsegs)
         return 0;
-    int rc = fetch_seg_send(s, &b->segs[b->cur]);
+    if (b->io == NULL &&
+        (b->io = malloc(IMAP_FETCH_CHUNK + IMAP_FILTER_OUT_MAX(IMAP_FETCH_CHUNK))) == NULL) {
+        conn_close(s->conn);
+        return -1;
+    }
+    /* the skipped start of a partial, or fields not asked for, make no output: read on, since
+     * a round that writes nothing ends the drain loop */
+    struct imap_fetch_seg *g = &b->segs[b->cur];
+    uint64_t before = g->left;
+    int rc;
+    do
+        rc = fetch_seg_send(s, g, b->io);
+    while (rc == 1 && g->left == before);
     if (rc < 0) {
         conn_close(s->conn); /* a literal that cannot be completed ends the connection */
         return -1;

@@ -86,6 +86,7 @@ struct imap_fetch_batch {
     size_t nsegs, cur;
     int *fds;
     size_t nfds;
+    char *io; /* the stretches' read and filter buffer, made at the first */
 };
 
 void imap_fetch_batch_free(struct imap_fetch_batch **b);
