@@ -77,8 +77,10 @@ class Daemon:
         cmd = ["systemd-socket-activate"]
         for name, port in self.ports.items():
             cmd += ["-l", f"127.0.0.1:{port}"]
-        cmd += ["--fdname=" + ":".join(self.ports), "-E", "HALYARD_LOG=stderr",
-                self.binary, "-f", self.conf_path]
+        cmd += ["--fdname=" + ":".join(self.ports), "-E", "HALYARD_LOG=stderr"]
+        # systemd-socket-activate passes on only the variables it is told to
+        cmd += [a for v in ("ASAN_OPTIONS", "UBSAN_OPTIONS") if v in os.environ for a in ("-E", v)]
+        cmd += [self.binary, "-f", self.conf_path]
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log)
         deadline = time.time() + 10
