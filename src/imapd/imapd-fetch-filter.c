@@ -100,7 +100,13 @@ size_t imap_filter_finish(struct imap_filter *f, char *out)
 {
     if (f->kind != IMAP_FILTER_FIELDS && f->kind != IMAP_FILTER_FIELDS_NOT)
         return 0;
+    size_t o = 0;
+
+    if (!f->at_bol && f->keep) { /* a last field without its line end gets one */
+        memcpy(out, "\r\n", 2);
+        o = 2;
+    }
     /* RFC 3501 6.4.5: the subset of the header ends with its blank line */
-    memcpy(out, "\r\n", 2);
-    return 2;
+    memcpy(out + o, "\r\n", 2);
+    return o + 2;
 }

@@ -361,6 +361,22 @@ int imap_part_locate(int fd, uint64_t size, uint64_t header_size, const struct i
         loc_r->end = sec->text == IMAP_SECTION_HEADER ? header_size : size;
         return 0;
     }
+    /* HEADER.FIELDS of the message: only where its blank line starts needs a look */
+    if (sec->nparts == 0 && !binary) {
+        char t[3] = {0};
+        size_t k = header_size < 3 ? (size_t)header_size : 3;
+        if (k > 0 && pread(fd, t + 3 - k, k, (off_t)(header_size - k)) != (ssize_t)k)
+            return -1;
+        loc_r->end = header_size;
+        /* a blank line starts the file or follows a LF (store-mime.c's split_headers) */
+        if (t[2] == '\n' && t[1] == '\r' && (header_size == 2 || t[0] == '\n'))
+            loc_r->end = header_size - 2;
+        else if (t[2] == '\n' && (header_size == 1 || t[1] == '\n'))
+            loc_r->end = header_size - 1;
+        loc_r->filter =
+            sec->text == IMAP_SECTION_HEADER_FIELDS ? IMAP_FILTER_FIELDS : IMAP_FILTER_FIELDS_NOT;
+        return 0;
+    }
     if ((r = malloc(sizeof(*r))) == NULL)
         return -1;
     r->fd = fd;

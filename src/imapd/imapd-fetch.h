@@ -45,7 +45,8 @@ void imap_filter_init(struct imap_filter *f, enum imap_filter_kind kind, uint64_
 #define IMAP_FILTER_OUT_MAX(n) ((n) + IMAP_FILTER_NAME_MAX + 8)
 /* Feeds in[0..n); writes what comes out to out and returns its length. */
 size_t imap_filter_step(struct imap_filter *f, const char *in, size_t n, char *out);
-/* The end of the input: writes the tail (FIELDS: the closing CRLF) and returns its length. */
+/* The end of the input: writes the tail (FIELDS: the closing blank line, after a CRLF for a
+ * last field that had none) and returns its length (at most 4). */
 size_t imap_filter_finish(struct imap_filter *f, char *out);
 
 /* --- sections (imapd-fetch-part.c) --- */

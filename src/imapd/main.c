@@ -142,7 +142,10 @@ static void imapd_on_refuse(struct conn *c)
 
 static void imapd_on_idle(struct conn *c)
 {
-    conn_puts(c, "* BYE Autologout; idle for too long\r\n");
+    struct imap_session *s = conn_data(c);
+
+    if (s == NULL || s->fetch == NULL) /* not into a FETCH literal (see imapd_on_shutdown) */
+        conn_puts(c, "* BYE Autologout; idle for too long\r\n");
 }
 
 static void imapd_on_shutdown(struct conn *c)

@@ -424,3 +424,15 @@ def test_many_messages_in_rounds(imapd_factory):
         assert u[0] == b"* %d FETCH (UID %d BODY[HEADER] " % (i + 1, i + 1)
         assert u[1][1] == b"Subject: m%d\r\n\r\n" % i and u[3][1] == body
     c.close()
+
+
+def test_header_fields_without_a_blank_line(imapd_factory):
+    d = imapd_factory(users=("alice",))
+    deliver(d, "alice", b"Subject: only a header\r\nX-Last: line")
+    c = Raw(d)
+    c.login()
+    assert c.fetch1(1, "BODY.PEEK[HEADER.FIELDS (X-LAST SUBJECT)]") == (
+        b"Subject: only a header\r\nX-Last: line\r\n\r\n")
+    assert c.fetch1(1, "BODY.PEEK[TEXT]") == b""
+    assert c.fetch1(1, "BODY.PEEK[1]") == b""
+    c.close()

@@ -46,6 +46,8 @@ static const struct filter_case cases[] = {
      0},
     {IMAP_FILTER_FIELDS, 0, {"Cc"}, hdr, 0, "\r\n", 0},
     {IMAP_FILTER_FIELDS, 0, {"From"}, "", 0, "\r\n", 0},
+    {IMAP_FILTER_FIELDS, 0, {"B"}, "A: 1\r\nB: 2", 0, "B: 2\r\n\r\n", 0},
+    {IMAP_FILTER_FIELDS, 0, {"B"}, "B: 1\r\nA: 2", 0, "B: 1\r\n\r\n", 0},
     {IMAP_FILTER_RAW, 0, {NULL}, "as it is\r\n", 0, "as it is\r\n", 0},
     {IMAP_FILTER_BASE64, 0, {NULL}, "AAEC\r\nAwQF\r\nBg==\r\n", 0, "\0\1\2\3\4\5\6", 7},
     {IMAP_FILTER_BASE64,
