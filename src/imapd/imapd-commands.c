@@ -183,7 +183,7 @@ void imap_capability_write(struct imap_session *s)
         conn_puts(s->conn, imap_password_allowed(s) ? " AUTH=PLAIN" : " LOGINDISABLED");
         return;
     }
-    conn_puts(s->conn, " NAMESPACE UNSELECT CHILDREN MOVE UIDPLUS SORT");
+    conn_puts(s->conn, " NAMESPACE UNSELECT CHILDREN MOVE UIDPLUS SORT BINARY");
 }
 
 void imap_reply_tagged(struct imap_session *s, const struct imap_cmd *cmd, const char *status,

@@ -52,6 +52,7 @@ struct imap_session {
     struct imap_session *idle_prev, *idle_next;
     struct imap_idle_key *idle_key;
     bool idle_syncing, idle_again;
+    struct imap_fetch_run *fetch; /* a FETCH whose reply is being made or sent (imapd-fetch.c) */
 };
 
 /* A handler may take *cmd for itself (an asynchronous command) by setting it to NULL; what is
@@ -122,8 +123,10 @@ void imap_out_flags(FILE *out, uint32_t flags, const char *keywords, bool recent
 /* The one NO for a store failure. */
 void imap_out_store_error(FILE *out, const struct imap_cmd *cmd, const struct store_error *e);
 
-/* imapd-message.c */
+/* imapd-fetch.c: FETCH and UID FETCH */
 void imap_cmd_fetch(struct imap_session *s, struct imap_cmd **cmd);
+
+/* imapd-message.c */
 void imap_cmd_store(struct imap_session *s, struct imap_cmd **cmd);
 void imap_cmd_expunge(struct imap_session *s, struct imap_cmd **cmd);
 void imap_cmd_uid(struct imap_session *s, struct imap_cmd **cmd);
@@ -141,6 +144,12 @@ void imap_cmd_idle(struct imap_session *s, struct imap_cmd **cmd);
 ssize_t imap_idle_input(struct imap_session *s, const char *data, size_t len);
 void imap_idle_close(struct imap_session *s);
 void imap_cmd_copy(struct imap_session *s, struct imap_cmd **cmd);
+/* A command's arguments after "UID" when it came as "UID FETCH ..." (uid_r set). */
+const struct imap_arg *imap_args_of(const struct imap_cmd *cmd, bool *uid_r);
+/* The UIDs a sequence set (or UID set) in arg names in this session's view, ascending (*uids_r
+ * caller-owned); -1 after writing the BAD to out. */
+int imap_set_uids(struct imap_session *s, const struct imap_cmd *cmd, const struct imap_arg *arg,
+                  bool uid, uint32_t **uids_r, size_t *n_r, FILE *out);
 /* Position (1-based) of uid in the session's view, 0 when absent. */
 uint32_t imap_seq_of(const struct imap_session *s, uint32_t uid);
 /* A flag list (or one flag): system flags and space-separated keywords (caller frees). */

@@ -6,6 +6,7 @@
 #include "notify.h"
 #include "imapd-parse.h"
 #include "imapd-sort.h"
+#include "imapd-fetch.h"
 #include "imapd.h"
 #include "store-conf.h"
 
@@ -130,6 +131,7 @@ static void imapd_on_close(struct conn *c)
         imap_cmd_free(&s->sasl_cmd);
         imap_idle_close(s);
         imap_append_drop(s);
+        imap_fetch_abort(s);
         imap_selected_clear(&s->sel);
         free(s->user);
     }
@@ -149,12 +151,28 @@ static void imapd_on_denied(struct conn *c)
 
 static void imapd_on_idle(struct conn *c)
 {
-    conn_puts(c, "* BYE Autologout; idle for too long\r\n");
+    struct imap_session *s = conn_data(c);
+
+    if (s == NULL || s->fetch == NULL) /* not into a FETCH literal (see imapd_on_shutdown) */
+        conn_puts(c, "* BYE Autologout; idle for too long\r\n");
 }
 
 static void imapd_on_shutdown(struct conn *c)
 {
-    conn_puts(c, "* BYE [UNAVAILABLE] Server shutting down\r\n");
+    struct imap_session *s = conn_data(c);
+
+    /* in the middle of a FETCH literal a BYE would become part of the message: just close */
+    if (s == NULL || s->fetch == NULL)
+        conn_puts(c, "* BYE [UNAVAILABLE] Server shutting down\r\n");
+}
+
+/* Output has drained: a streamed FETCH sends its next piece. */
+static void imapd_on_drain(struct conn *c)
+{
+    struct imap_session *s = conn_data(c);
+
+    if (s != NULL)
+        imap_fetch_drain(s);
 }
 
 static int imapd_on_config(struct server *srv, bool reload)
@@ -181,6 +199,7 @@ static const struct proto imapd_proto = {
     .has_login_timeout = true,
     .on_open = imapd_on_open,
     .on_input = imapd_on_input,
+    .on_drain = imapd_on_drain,
     .on_close = imapd_on_close,
     .on_refuse = imapd_on_refuse,
     .on_denied = imapd_on_denied,

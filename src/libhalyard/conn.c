@@ -555,6 +555,26 @@ static bool conn_read(struct conn *c)
     return true;
 }
 
+/* Output drained: the protocol may produce more (streaming). A few rounds per wakeup keep one
+ * big reply from starving other connections; then EPOLLOUT brings us back. */
+static void conn_drain(struct conn *c)
+{
+    c->drain_again = false;
+    for (int round = 0; !c->dead && c->out_off == c->out_len && c->srv->proto->on_drain != NULL &&
+                        c->opened && !c->closing;
+         round++) {
+        if (round == 8) {
+            c->drain_again = true;
+            break;
+        }
+        uint64_t before = c->written;
+        c->srv->proto->on_drain(c);
+        conn_flush(c);
+        if (c->written == before)
+            break;
+    }
+}
+
 static void conn_step(struct conn *c, uint32_t revents)
 {
     if (c->handshaking) {
@@ -580,22 +600,7 @@ static void conn_step(struct conn *c, uint32_t revents)
         if (!c->dead)
             conn_handshake(c);
     }
-    /* output drained: the protocol may produce more (streaming). A few rounds per wakeup keep
-     * one big reply from starving other connections; then EPOLLOUT brings us back. */
-    c->drain_again = false;
-    for (int round = 0; !c->dead && c->out_off == c->out_len && c->srv->proto->on_drain != NULL &&
-                        c->opened && !c->closing;
-         round++) {
-        if (round == 8) {
-            c->drain_again = true;
-            break;
-        }
-        uint64_t before = c->written;
-        c->srv->proto->on_drain(c);
-        conn_flush(c);
-        if (c->written == before)
-            break;
-    }
+    conn_drain(c);
     /* pending input may be processable again after output drained */
     if (!c->dead && c->in_len > 0 && conn_wants_input(c))
         conn_process(c);
@@ -670,6 +675,11 @@ void conn_new(struct server *srv, int fd, bool tls, bool refuse)
     conn_finish(c); /* may free c */
 }
 
+bool conn_failed(const struct conn *c)
+{
+    return c->dead;
+}
+
 void conn_set_busy(struct conn *c, bool busy)
 {
     c->busy = busy;
@@ -725,6 +735,9 @@ static void conn_resume(struct conn *c)
     }
     if (!c->dead) {
         conn_flush(c);
+        /* a job's reply may go on streaming (a FETCH body): no EPOLLOUT would ask for it */
+        if (c->jobs == 0 && c->deferred == NULL)
+            conn_drain(c);
         if (c->in_len > 0 && conn_wants_input(c))
             conn_process(c);
         conn_flush(c);

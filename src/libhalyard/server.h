@@ -98,6 +98,8 @@ int conn_submit(struct conn *c, pool_fn *work, pool_fn *done, void *arg);
 
 /* While busy, input waits (a reply is being streamed and pipelined commands must not run). */
 void conn_set_busy(struct conn *c, bool busy);
+/* Whether the connection has failed (the client went away): nothing written reaches it. */
+bool conn_failed(const struct conn *c);
 
 /* Runs fn(arg) on the loop after usec microseconds, with input paused until then (a failed
  * login's delay). Like a job, it keeps the connection alive. */

@@ -81,6 +81,8 @@ class Daemon:
         cmd += ["--fdname=" + ":".join(self.ports), "-E", "HALYARD_LOG=stderr"]
         for k, v in self.env.items():
             cmd += ["-E", f"{k}={v}"]
+        # systemd-socket-activate passes on only the variables it is told to
+        cmd += [a for v in ("ASAN_OPTIONS", "UBSAN_OPTIONS") if v in os.environ for a in ("-E", v)]
         cmd += [self.binary, "-f", self.conf_path]
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log)
