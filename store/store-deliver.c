@@ -152,6 +152,31 @@ static enum store_err dlv_one(struct store_tx *tx, struct dlv_ctx *c, size_t i,
     return rc;
 }
 
+/* The links must be durable before the records that point at them: one fsync per mailbox
+ * directory that got links. */
+static enum store_err dlv_sync_dirs(const struct dlv_ctx *c, struct store_error *err)
+{
+    enum store_err rc = STORE_OK;
+
+    for (size_t i = 0; rc == STORE_OK && i < c->nbox; i++) {
+        if (c->box[i].nuids == 0)
+            continue;
+        char *dir = store_path_mailbox_dir(c->u->home, c->box[i].mb.id);
+        rc = store_fsync_dir(dir, err);
+        free(dir);
+    }
+    return rc;
+}
+
+/* One NEW event per mailbox that got messages. */
+static void dlv_events(struct dlv_ctx *c)
+{
+    for (size_t i = 0; i < c->nbox; i++)
+        if (c->box[i].nuids > 0)
+            store_changeset_add(&c->cs, STORE_CHANGE_NEW, c->u->user, &c->box[i].mb, NULL,
+                                c->box[i].uids, c->box[i].nuids);
+}
+
 static enum store_err dlv_fn(struct store_tx *tx, void *vctx, struct store_error *err)
 {
     struct dlv_ctx *c = vctx;
@@ -178,23 +203,16 @@ static enum store_err dlv_fn(struct store_tx *tx, void *vctx, struct store_error
         if (rc != STORE_OK && c->d[i]->err.code != STORE_OK)
             rc = STORE_OK;
     }
-    /* The links must be durable before the records that point at them. */
-    for (size_t i = 0; rc == STORE_OK && i < c->nbox; i++) {
-        if (c->box[i].nuids == 0)
-            continue;
-        char *dir = store_path_mailbox_dir(c->u->home, c->box[i].mb.id);
-        rc = store_fsync_dir(dir, err);
-        free(dir);
-        if (rc == STORE_OK)
+    if (rc == STORE_OK)
+        rc = dlv_sync_dirs(c, err);
+    for (size_t i = 0; rc == STORE_OK && i < c->nbox; i++)
+        if (c->box[i].nuids > 0)
             rc = store_mbx_save(tx, &c->box[i].mb, err);
-    }
     if (rc == STORE_OK)
         rc = store_usage_save(tx, &usage, err);
     STORE_FAULT("deliver-commit");
-    for (size_t i = 0; rc == STORE_OK && i < c->nbox; i++)
-        if (c->box[i].nuids > 0)
-            store_changeset_add(&c->cs, STORE_CHANGE_NEW, c->u->user, &c->box[i].mb, NULL,
-                                c->box[i].uids, c->box[i].nuids);
+    if (rc == STORE_OK)
+        dlv_events(c);
     return rc;
 }
 
@@ -256,24 +274,16 @@ static enum store_err jdlv_fn(struct store_tx *tx, void *vctx, struct store_erro
             rc = STORE_OK;
         delivered += c->ok[i];
     }
-    /* The links must be durable before the records that point at them. */
-    for (size_t i = 0; rc == STORE_OK && i < c->nbox; i++) {
-        if (c->box[i].nuids == 0)
-            continue;
-        char *dir = store_path_mailbox_dir(c->u->home, c->box[i].mb.id);
-        rc = store_fsync_dir(dir, err);
-        free(dir);
-    }
+    if (rc == STORE_OK)
+        rc = dlv_sync_dirs(c, err);
     STORE_FAULT("deliver-commit");
     if (rc == STORE_OK && delivered > 0)
         rc = store_journal_append(&j, c->journal, err);
     if (rc == STORE_OK && j.end > STORE_JOURNAL_FOLD_AT)
         c->fold_due = true;
     store_journal_close(&j);
-    for (size_t i = 0; rc == STORE_OK && i < c->nbox; i++)
-        if (c->box[i].nuids > 0)
-            store_changeset_add(&c->cs, STORE_CHANGE_NEW, c->u->user, &c->box[i].mb, NULL,
-                                c->box[i].uids, c->box[i].nuids);
+    if (rc == STORE_OK)
+        dlv_events(c);
     return rc;
 }
 

@@ -329,18 +329,10 @@ enum store_err store_user_add(struct store *st, const struct store_user *u, cons
 enum store_err store_user_get(struct store *st, const char *name, struct store_user *u_r,
                               struct store_error *err)
 {
-    char canon[STORE_USER_MAX + 1];
-    struct user_ctx c = {.op = OP_GET, .name = canon};
-    enum store_err rc = store_user_canon(name, canon, err);
+    char *hash;
+    enum store_err rc = store_user_get_auth(st, name, u_r, &hash, err);
 
-    memset(u_r, 0, sizeof(*u_r));
-    if (rc == STORE_OK)
-        rc = user_run(st, &c, err);
-    if (rc == STORE_OK) {
-        *u_r = c.rec.u;
-        memset(&c.rec.u, 0, sizeof(c.rec.u));
-    }
-    rec_clear(&c.rec);
+    store_user_hash_free(&hash);
     return rc;
 }
 

@@ -141,26 +141,35 @@ static void notify_down(const char *why)
     notify_disconnect(true);
 }
 
+/* A connect under way, given up to wait_ms: 1 done, 0 still going, -1 failed (and logged). */
+static int notify_connect_wait(int wait_ms)
+{
+    struct pollfd pfd = {.fd = notify.fd, .events = POLLOUT};
+    int err = 0;
+    socklen_t len = sizeof(err);
+
+    if (poll(&pfd, 1, wait_ms) <= 0)
+        return 0;
+    if (getsockopt(notify.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
+        notify_down(strerror(err ? err : errno));
+        return -1;
+    }
+    notify.connecting = false;
+    return 1;
+}
+
 /* Ready to send: true when connected; starts or checks a non-blocking connect otherwise. */
 static bool notify_ready(void)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
     struct addrinfo *ai = NULL;
-    struct pollfd pfd;
-    int err = 0, one = 1;
-    socklen_t len = sizeof(err);
+    int err, one = 1;
 
     if (notify.fd >= 0 && !notify.connecting)
         return true;
     if (notify.fd >= 0) { /* a connect under way: done yet? */
-        pfd = (struct pollfd){.fd = notify.fd, .events = POLLOUT};
-        if (poll(&pfd, 1, 0) == 0)
+        if (notify_connect_wait(0) <= 0)
             return false;
-        if (getsockopt(notify.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
-            notify_down(strerror(err ? err : errno));
-            return false;
-        }
-        notify.connecting = false;
         goto connected;
     }
     if (now_ms() < notify.retry_at)
@@ -184,14 +193,8 @@ static bool notify_ready(void)
             /* a local enpd answers at once; a far or silent one costs this wait only once per
              * retry period */
             notify.connecting = true;
-            pfd = (struct pollfd){.fd = notify.fd, .events = POLLOUT};
-            if (poll(&pfd, 1, NOTIFY_CONNECT_WAIT_MS) <= 0)
+            if (notify_connect_wait(NOTIFY_CONNECT_WAIT_MS) <= 0)
                 return false;
-            if (getsockopt(notify.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
-                notify_down(strerror(err ? err : errno));
-                return false;
-            }
-            notify.connecting = false;
             goto connected;
         }
         notify_down(strerror(err));
