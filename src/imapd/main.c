@@ -11,6 +11,9 @@
 #include "store-conf.h"
 
 static struct store *imapd_store_handle;
+/* The parser's bounds from service.imap.max*: read at start and on every reload, seen by every
+ * session from its next check on. */
+static struct imap_parser_limits imapd_limits;
 
 struct store *imapd_store(void)
 {
@@ -26,7 +29,7 @@ static int imapd_on_open(struct conn *c)
 
     if (s == NULL)
         return -1;
-    s->parser = imap_parser_new(&imap_parser_limits_default, imap_stream_rules);
+    s->parser = imap_parser_new(&imapd_limits, imap_stream_rules);
     if (s->parser == NULL) {
         free(s);
         return -1;
@@ -186,6 +189,14 @@ static int imapd_on_config(struct server *srv, bool reload)
     }
     if (moved)
         log_warning("store.partition.primary.path changed: restart imapd to use it");
+    imapd_limits = (struct imap_parser_limits){
+        .line_max = (size_t)conf_int(server_conf(srv), "service.imap.maxlinelength"),
+        .literal_max = (uint64_t)conf_int(server_conf(srv), "service.imap.maxliteral"),
+        .stream_max = (uint64_t)conf_int(server_conf(srv), "service.imap.maxmessagesize"),
+        .discard_max = (uint64_t)conf_int(server_conf(srv), "service.imap.maxdiscard"),
+        .depth_max = (unsigned)conf_int(server_conf(srv), "service.imap.maxnesting"),
+        .args_max = (unsigned)conf_int(server_conf(srv), "service.imap.maxarguments"),
+    };
     notify_configure(imapd_store_handle, server_conf(srv), "imapd");
     imap_idle_configure(srv, server_conf(srv));
     return 0;

@@ -307,3 +307,21 @@ def test_command_split_anywhere(imapd_factory):
     assert c.line() == "s1 BAD NOOP takes no arguments"
     assert c.line().startswith("* CAPABILITY ")
     assert c.line() == "s2 OK CAPABILITY completed"
+
+
+def test_parser_limits_are_parameters(imapd_factory):
+    """service.imap.max* set the parser's bounds (at start and on SIGHUP)."""
+    d = imapd_factory({"service.imap.maxlinelength": "1024", "service.imap.maxliteral": "2048",
+                       "service.imap.maxnesting": "4", "service.imap.maxdiscard": "4096"})
+    c = d.connect()
+    c.line()
+    c.send("a1 NOOP " + "x" * 1100 + "\r\na2 NOOP\r\n")
+    assert c.line() == "a1 BAD Command line too long (limit 1024 octets)"
+    assert c.line() == "a2 OK NOOP completed"
+    c.send("b1 NOOP {2049}\r\nb2 NOOP\r\n")
+    assert c.line() == "b1 NO [TOOBIG] Literal too big (limit 2048 octets)"
+    assert c.line() == "b2 OK NOOP completed"
+    assert c.cmd("n1 NOOP " + "(" * 5 + ")" * 5)[1].startswith("n1 BAD Lists nested too deeply")
+    c.send("b6 NOOP {5000+}\r\n")
+    assert c.line() == "* BYE [TOOBIG] Literal too big to skip (limit 4096 octets)"
+    assert c.closed()
