@@ -201,7 +201,8 @@ enum store_err store_msg_changes(struct store *st, const char *user, uint32_t ma
         *changed_r = c.out.v;
         *nchanged_r = c.out.n;
         /* A UID is tombstoned once (UIDs are never reused), so sorting is all it needs. */
-        qsort(c.uids, c.n, sizeof(*c.uids), store_uid_cmp);
+        if (c.n > 1) /* c.uids is NULL when nothing was expunged (qsort's argument is nonnull) */
+            qsort(c.uids, c.n, sizeof(*c.uids), store_uid_cmp);
         *expunged_r = c.uids;
         *nexpunged_r = c.n;
     } else {

@@ -2,6 +2,7 @@
  * so that DELETE removes a mailbox's ACLs and annotations in its own transaction. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "store-tx.h"
 
@@ -241,4 +242,115 @@ enum store_err store_annotation_get(struct store *st, const char *user, uint32_t
     store_buf_free(&c.key);
     store_userctx_free(&u);
     return rc;
+}
+
+struct annotation_scan {
+    struct store_annotation *v;
+    size_t n, cap;
+};
+
+static bool annotation_add(const unsigned char *k, size_t kl, const unsigned char *v, size_t vl,
+                           void *vctx)
+{
+    struct annotation_scan *c = vctx;
+
+    if (kl < 5) /* not a key store_key_id_str wrote */
+        return true;
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 16;
+        c->v = realloc(c->v, c->cap * sizeof(*c->v));
+        if (c->v == NULL)
+            abort();
+    }
+    struct store_annotation *a = &c->v[c->n++];
+    a->mailbox_id = (uint32_t)k[1] << 24 | (uint32_t)k[2] << 16 | (uint32_t)k[3] << 8 | k[4];
+    a->entry = strndup((const char *)k + 5, kl - 5);
+    a->value = strndup((const char *)v, vl);
+    if (a->entry == NULL || a->value == NULL)
+        abort();
+    return true;
+}
+
+struct annotation_list_ctx {
+    struct store_buf prefix;
+    struct annotation_scan scan;
+};
+
+static enum store_err annotation_list_fn(struct store_tx *tx, void *vctx, struct store_error *err)
+{
+    struct annotation_list_ctx *c = vctx;
+
+    return store_tx_scan(tx, c->prefix.data, c->prefix.len, NULL, 0, annotation_add, &c->scan, err);
+}
+
+enum store_err store_annotation_list(struct store *st, const char *user, uint32_t mailbox_id,
+                                     bool every_mailbox, struct store_annotation **list_r,
+                                     size_t *n_r, struct store_error *err)
+{
+    struct annotation_list_ctx c = {0};
+    struct store_userctx u;
+    enum store_err rc = store_userctx_init(&u, st, user, err);
+
+    *list_r = NULL;
+    *n_r = 0;
+    store_key_id_str(&c.prefix, STORE_KEY_ANNOTATION, mailbox_id, "");
+    if (every_mailbox)
+        c.prefix.len = 1; /* the type byte alone: every id */
+    if (rc == STORE_OK)
+        rc = store_user_tx(&u, STORE_TX_READ, annotation_list_fn, &c, err);
+    if (rc == STORE_ENOTFOUND) { /* no home: nothing stored */
+        rc = STORE_OK;
+        store_ok(err);
+    }
+    if (rc == STORE_OK) {
+        *list_r = c.scan.v;
+        *n_r = c.scan.n;
+    } else {
+        store_annotation_list_free(&c.scan.v, c.scan.n);
+    }
+    store_buf_free(&c.prefix);
+    store_userctx_free(&u);
+    return rc;
+}
+
+void store_annotation_list_free(struct store_annotation **list, size_t n)
+{
+    if (*list == NULL)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        free((*list)[i].entry);
+        free((*list)[i].value);
+    }
+    free(*list);
+    *list = NULL;
+}
+
+bool store_specialuse_canon(const char *value, char *canon_r)
+{
+    static const char *const names[] = {"\\All",  "\\Archive", "\\Drafts", "\\Flagged",
+                                        "\\Junk", "\\Sent",    "\\Trash"};
+    unsigned seen = 0;
+    const char *p = value;
+
+    if (value == NULL || *value == '\0')
+        return false;
+    while (*p != '\0') {
+        size_t len = strcspn(p, " ");
+        size_t i;
+        for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+            if (strlen(names[i]) == len && strncasecmp(p, names[i], len) == 0)
+                break;
+        if (i == sizeof(names) / sizeof(names[0]) || (seen & (1u << i)))
+            return false;
+        seen |= 1u << i;
+        if (canon_r != NULL) { /* the name as RFC 6154 spells it, then the separator or NUL */
+            memcpy(canon_r, names[i], len);
+            canon_r += len;
+            *canon_r++ = p[len];
+        }
+        p += len;
+        if (*p == ' ' && *++p == '\0') /* a trailing space */
+            return false;
+    }
+    return true;
 }

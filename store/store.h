@@ -206,6 +206,26 @@ enum store_err store_annotation_set(struct store *st, const char *user, uint32_t
 enum store_err store_annotation_get(struct store *st, const char *user, uint32_t mailbox_id,
                                     const char *entry, char **value_r, struct store_error *err);
 
+struct store_annotation {
+    uint32_t mailbox_id; /* 0: the user level */
+    char *entry, *value; /* owned */
+};
+
+/* The annotations of mailbox_id (0: the user level), or with every_mailbox those of the user
+ * level and of all mailboxes, ordered by mailbox id then entry bytes. *list_r is owned by the
+ * caller (store_annotation_list_free); a user without a folder has none. */
+enum store_err store_annotation_list(struct store *st, const char *user, uint32_t mailbox_id,
+                                     bool every_mailbox, struct store_annotation **list_r,
+                                     size_t *n_r, struct store_error *err);
+void store_annotation_list_free(struct store_annotation **list, size_t n);
+
+/* RFC 6154 section 4: the entry that holds a mailbox's special-use attributes. A valid value is
+ * a space-separated list of attributes RFC 6154 defines (\All \Archive \Drafts \Flagged \Junk
+ * \Sent \Trash, in any case, each once). Says whether value is one and, when canon_r is not
+ * NULL, writes its canonical spelling there (strlen(value) + 1 bytes). */
+#define STORE_SPECIALUSE_ENTRY "/private/specialuse"
+bool store_specialuse_canon(const char *value, char *canon_r);
+
 /* ---- Messages --------------------------------------------------------------------------- */
 
 /* System flags (\Recent is per session, see store_mailbox_take_recent). */

@@ -123,22 +123,34 @@ static const struct imap_command imap_commands[] = {
     {"COPY", imap_cmd_copy, IMAP_STATE_SELECTED},
     {"CREATE", imap_cmd_create, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
     {"DELETE", imap_cmd_delete, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
+    {"DELETEACL", imap_cmd_acl, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
     {"ENABLE", cmd_enable, IMAP_STATE_AUTH}, /* RFC 5161 3.1: before any SELECT */
     {"EXAMINE", imap_cmd_select, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
     {"EXPUNGE", imap_cmd_expunge, IMAP_STATE_SELECTED},
     {"FETCH", imap_cmd_fetch, IMAP_STATE_SELECTED},
+    {"GETACL", imap_cmd_acl, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
+    {"GETANNOTATION", imap_cmd_getannotation, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
+    {"GETQUOTA", imap_cmd_getquota, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
+    {"GETQUOTAROOT", imap_cmd_getquotaroot, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
     {"ID", cmd_id, IMAP_STATE_ANY},
     {"IDLE", imap_cmd_idle, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
+    {"LANGUAGE", imap_cmd_language, IMAP_STATE_ANY}, /* RFC 5255 3.2: any state */
     {"LIST", imap_cmd_list, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
+    {"LISTRIGHTS", imap_cmd_acl, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
     {"LOGIN", imap_cmd_login, IMAP_STATE_NOT_AUTH},
     {"LOGOUT", cmd_logout, IMAP_STATE_ANY},
     {"LSUB", imap_cmd_list, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
     {"MOVE", imap_cmd_copy, IMAP_STATE_SELECTED},
+    {"MYRIGHTS", imap_cmd_acl, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
     {"NAMESPACE", imap_cmd_namespace, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
+    {"NETSCAPE", imap_cmd_netscape, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
     {"NOOP", cmd_noop, IMAP_STATE_ANY},
     {"RENAME", imap_cmd_rename, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
     {"SEARCH", imap_cmd_search, IMAP_STATE_SELECTED},
     {"SELECT", imap_cmd_select, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
+    {"SETACL", imap_cmd_acl, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
+    {"SETANNOTATION", imap_cmd_setannotation, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
+    {"SETQUOTA", imap_cmd_setquota, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
     {"SORT", imap_cmd_sort, IMAP_STATE_SELECTED},
     {"STARTTLS", cmd_starttls, IMAP_STATE_NOT_AUTH},
     {"STATUS", imap_cmd_status, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
@@ -147,6 +159,7 @@ static const struct imap_command imap_commands[] = {
     {"UID", imap_cmd_uid, IMAP_STATE_SELECTED},
     {"UNSELECT", imap_cmd_unselect, IMAP_STATE_SELECTED},
     {"UNSUBSCRIBE", imap_cmd_subscribe, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
+    {"XSERVERINFO", imap_cmd_xserverinfo, IMAP_STATE_AUTH | IMAP_STATE_SELECTED},
 };
 
 const struct imap_command *imap_command_find(const char *name, size_t len)
@@ -173,7 +186,7 @@ const struct imap_command *imap_command_find(const char *name, size_t len)
 void imap_capability_write(struct imap_session *s)
 {
     /* ENABLE before login too: clients such as imaplib read only the greeting's list */
-    conn_puts(s->conn, "IMAP4 IMAP4rev1 LITERAL+ ID ENABLE");
+    conn_puts(s->conn, "IMAP4 IMAP4rev1 LITERAL+ ID ENABLE LANGUAGE");
     if (imap_idle_enabled())
         conn_puts(s->conn, " IDLE");
     if (s->state == IMAP_STATE_NOT_AUTH) {
@@ -183,7 +196,9 @@ void imap_capability_write(struct imap_session *s)
         conn_puts(s->conn, imap_password_allowed(s) ? " AUTH=PLAIN" : " LOGINDISABLED");
         return;
     }
-    conn_puts(s->conn, " NAMESPACE UNSELECT CHILDREN MOVE UIDPLUS SORT BINARY");
+    conn_puts(s->conn, " NAMESPACE UNSELECT CHILDREN MOVE UIDPLUS SORT BINARY QUOTA ACL RIGHTS=texk"
+                       " X-ANNOTATEMORE SPECIAL-USE CREATE-SPECIAL-USE XSENDER X-NETSCAPE"
+                       " XSERVERINFO");
 }
 
 void imap_reply_tagged(struct imap_session *s, const struct imap_cmd *cmd, const char *status,

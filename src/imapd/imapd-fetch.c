@@ -45,6 +45,7 @@ enum {
     F_RFC822 = 1 << 7,
     F_RFC822_HEADER = 1 << 8,
     F_RFC822_TEXT = 1 << 9,
+    F_XSENDER = 1 << 10,
 };
 
 #define IMAP_FETCH_SECTIONS_MAX 32
@@ -75,6 +76,7 @@ static bool imap_fetch_item(const struct imap_cmd *cmd, const char *atom, struct
         {"RFC822", F_RFC822},
         {"RFC822.HEADER", F_RFC822_HEADER},
         {"RFC822.TEXT", F_RFC822_TEXT},
+        {"XSENDER", F_XSENDER},
         {"ALL", F_FLAGS | F_INTERNALDATE | F_SIZE | F_ENVELOPE},
         {"FAST", F_FLAGS | F_INTERNALDATE | F_SIZE},
         {"FULL", F_FLAGS | F_INTERNALDATE | F_SIZE | F_ENVELOPE | F_BODY},
@@ -344,6 +346,12 @@ static int fetch_message(struct imap_fetch_run *run, const struct store_msg *m, 
     if (f->items & F_SIZE) {
         SEP();
         fprintf(out, "RFC822.SIZE %llu", (unsigned long long)m->size);
+    }
+    if (f->items & F_XSENDER) {
+        /* Sun's XSENDER: the sender's SMTP AUTH identity. Only the MTA knows it and LMTP does
+         * not pass it on, so it is unknown here: "" as Sun sent for mail without one */
+        SEP();
+        fputs("XSENDER \"\"", out);
     }
     if (f->items & F_ENVELOPE) {
         SEP();

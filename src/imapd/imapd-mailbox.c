@@ -178,12 +178,62 @@ void imap_cmd_unselect(struct imap_session *s, struct imap_cmd **cmd)
     imap_run(s, cmd, close_work);
 }
 
+/* RFC 4466 create-params as RFC 6154 3 uses them: "(USE (\Sent ...))". Writes the canonical
+ * attributes to use_r ("" when none); false after writing the BAD or NO. */
+static bool create_params(const struct imap_cmd *cmd, char *use_r, size_t size, FILE *out)
+{
+    const struct imap_arg *p, *attr;
+    const char *name;
+    unsigned count;
+
+    use_r[0] = '\0';
+    if (cmd->nargs == 1)
+        return true;
+    if (cmd->nargs != 2 || !imap_arg_get_list(cmd->args->next, &p, &count) || count == 0) {
+        imap_out_tagged(out, cmd, "BAD", "Usage: CREATE mailbox [(USE (attributes))]");
+        return false;
+    }
+    for (; p != NULL; p = p->next->next) {
+        if (!imap_arg_get_atom(p, &name) || strcasecmp(name, "USE") != 0) {
+            imap_out_tagged(out, cmd, "BAD", "Unknown CREATE parameter (USE is known)");
+            return false;
+        }
+        if (p->next == NULL || !imap_arg_get_list(p->next, &attr, &count)) {
+            imap_out_tagged(out, cmd, "BAD", "USE takes a list of special-use attributes");
+            return false;
+        }
+        for (; attr != NULL; attr = attr->next) {
+            size_t len = strlen(use_r);
+            if (!imap_arg_get_atom(attr, &name) || name[0] != '\\') {
+                imap_out_tagged(out, cmd, "BAD", "USE takes a list of special-use attributes");
+                return false;
+            }
+            if (len + strlen(name) + 2 > size) {
+                imap_out_tagged(out, cmd, "BAD", "Too many special-use attributes");
+                return false;
+            }
+            snprintf(use_r + len, size - len, "%s%s", len ? " " : "", name);
+        }
+    }
+    /* RFC 6154 3: an attribute the server does not support is NO [USEATTR] */
+    if (use_r[0] != '\0' && !store_specialuse_canon(use_r, use_r)) {
+        imap_out_tagged(out, cmd, "NO",
+                        "[USEATTR] Supported special-use attributes are \\All "
+                        "\\Archive \\Drafts \\Flagged \\Junk \\Sent \\Trash, "
+                        "each once");
+        return false;
+    }
+    return true;
+}
+
 static void create_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *out)
 {
     const char *name = imap_mailbox_arg(cmd, 0, out);
+    struct store_mailbox mb;
     struct store_error err;
+    char use[128];
 
-    if (name == NULL)
+    if (name == NULL || !create_params(cmd, use, sizeof(use), out))
         return;
     /* a trailing separator says children will follow (RFC 3501 6.3.3): the name is without it */
     char *copy = strdup(name);
@@ -194,9 +244,26 @@ static void create_work(struct imap_session *s, const struct imap_cmd *cmd, FILE
         if (copy == NULL)
             err = (struct store_error){.code = STORE_EIO};
         imap_out_store_error(out, cmd, &err);
-    } else {
-        imap_out_tagged(out, cmd, "OK", "CREATE completed");
+        free(copy);
+        return;
     }
+    /* the attributes go in a second commit; should it fail, the mailbox goes again */
+    if (use[0] != '\0') {
+        enum store_err rc = store_mailbox_get(imapd_store(), s->user, copy, &mb, &err);
+        if (rc == STORE_OK) {
+            rc = store_annotation_set(imapd_store(), s->user, mb.id, STORE_SPECIALUSE_ENTRY, use,
+                                      &err);
+            store_mailbox_clear(&mb);
+        }
+        if (rc != STORE_OK) {
+            struct store_error ignored;
+            store_mailbox_delete(imapd_store(), s->user, copy, &ignored);
+            imap_out_store_error(out, cmd, &err);
+            free(copy);
+            return;
+        }
+    }
+    imap_out_tagged(out, cmd, "OK", "CREATE completed");
     free(copy);
 }
 
@@ -270,18 +337,19 @@ void imap_cmd_subscribe(struct imap_session *s, struct imap_cmd **cmd)
 }
 
 /* reference + pattern (RFC 3501 6.3.8), decoded from modified UTF-7; NULL after BAD. */
-static char *imap_list_pattern(const struct imap_cmd *cmd, FILE *out)
+static char *imap_list_pattern(const struct imap_cmd *cmd, const struct imap_arg *ref_arg,
+                               const struct imap_arg *pat_arg, FILE *out)
 {
     const char *ref, *pat;
     size_t ref_len, pat_len, len;
     char *joined, *utf8;
 
     /* list-mailbox is an astring that may also hold the wildcards % and * (RFC 3501 9) */
-    if (cmd->nargs == 2 && imap_arg_get_atom(cmd->args->next, &pat))
+    if (imap_arg_get_atom(pat_arg, &pat))
         pat_len = strlen(pat);
-    else if (cmd->nargs != 2 || !imap_arg_get_astring(cmd->args->next, &pat, &pat_len))
+    else if (!imap_arg_get_astring(pat_arg, &pat, &pat_len))
         pat = NULL;
-    if (cmd->nargs != 2 || !imap_arg_get_astring(cmd->args, &ref, &ref_len) || pat == NULL) {
+    if (!imap_arg_get_astring(ref_arg, &ref, &ref_len) || pat == NULL) {
         imap_out_tagged(out, cmd, "BAD", "Usage: %.*s reference pattern", (int)cmd->name_len,
                         cmd->name);
         return NULL;
@@ -299,50 +367,171 @@ static char *imap_list_pattern(const struct imap_cmd *cmd, FILE *out)
     return utf8;
 }
 
+#define LIST_PATTERNS_MAX 16
+
+/* What a LIST asks. Besides RFC 3501's form, the extended syntax of RFC 5258 as RFC 6154 uses
+ * it: "LIST (SPECIAL-USE) ref pattern" lists only special-use mailboxes, and "RETURN
+ * (SPECIAL-USE)" asks for their attributes (always sent); RETURN (CHILDREN) is accepted, the
+ * child attributes being always sent too. LIST-EXTENDED itself is not announced, so no other
+ * option is known. */
+struct list_req {
+    bool lsub, only_specialuse;
+    char *patterns[LIST_PATTERNS_MAX];
+    size_t npatterns;
+};
+
+static void list_req_free(struct list_req *r)
+{
+    for (size_t i = 0; i < r->npatterns; i++)
+        free(r->patterns[i]);
+    r->npatterns = 0;
+}
+
+/* An option list: each atom must be one of known (NULL-terminated); sets *specialuse when
+ * SPECIAL-USE is there. false after BAD. */
+static bool list_options(const struct imap_cmd *cmd, const struct imap_arg *arg,
+                         const char *const *known, const char *what, bool *specialuse, FILE *out)
+{
+    const struct imap_arg *o;
+    const char *name;
+    unsigned count;
+
+    if (!imap_arg_get_list(arg, &o, &count)) {
+        imap_out_tagged(out, cmd, "BAD", "LIST %s options are a parenthesised list", what);
+        return false;
+    }
+    for (; o != NULL; o = o->next) {
+        size_t k;
+        if (!imap_arg_get_atom(o, &name))
+            name = "";
+        for (k = 0; known[k] != NULL && strcasecmp(name, known[k]) != 0; k++)
+            ;
+        if (known[k] == NULL) {
+            imap_out_tagged(out, cmd, "BAD", "Unknown LIST %s option (SPECIAL-USE is known)", what);
+            return false;
+        }
+        *specialuse |= strcasecmp(name, "SPECIAL-USE") == 0;
+    }
+    return true;
+}
+
+static bool list_parse(const struct imap_cmd *cmd, struct list_req *r, FILE *out)
+{
+    static const char *const select_opts[] = {"SPECIAL-USE", NULL};
+    static const char *const return_opts[] = {"SPECIAL-USE", "CHILDREN", NULL};
+    const struct imap_arg *a = cmd->args, *ref, *pat;
+    bool ret_specialuse = false;
+    const char *word;
+
+    r->lsub = (cmd->name[1] | 0x20) == 's';
+    if (!r->lsub && a != NULL && a->type == IMAP_ARG_LIST) {
+        if (!list_options(cmd, a, select_opts, "selection", &r->only_specialuse, out))
+            return false;
+        a = a->next;
+    }
+    ref = a;
+    pat = a != NULL ? a->next : NULL;
+    if (pat == NULL || (r->lsub && pat->next != NULL)) {
+        imap_out_tagged(out, cmd, "BAD", "Usage: %.*s reference pattern", (int)cmd->name_len,
+                        cmd->name);
+        return false;
+    }
+    if (pat->next != NULL) {
+        if (!imap_arg_get_atom(pat->next, &word) || strcasecmp(word, "RETURN") != 0 ||
+            pat->next->next == NULL || pat->next->next->next != NULL) {
+            imap_out_tagged(out, cmd, "BAD",
+                            "Usage: LIST [(options)] reference pattern "
+                            "[RETURN (options)]");
+            return false;
+        }
+        if (!list_options(cmd, pat->next->next, return_opts, "return", &ret_specialuse, out))
+            return false;
+    }
+    /* RFC 5258 3: several patterns in parentheses */
+    const struct imap_arg *p = pat;
+    unsigned count = 1;
+    if (!r->lsub && pat->type == IMAP_ARG_LIST) {
+        p = pat->list;
+        count = pat->count;
+        if (count == 0 || count > LIST_PATTERNS_MAX) {
+            imap_out_tagged(out, cmd, "BAD", "LIST takes 1 to %d patterns", LIST_PATTERNS_MAX);
+            return false;
+        }
+    }
+    for (unsigned i = 0; i < count; i++, p = p->next) {
+        if ((r->patterns[r->npatterns] = imap_list_pattern(cmd, ref, p, out)) == NULL) {
+            list_req_free(r);
+            return false;
+        }
+        r->npatterns++;
+    }
+    return true;
+}
+
+/* The special-use attributes of mailbox id in the list (NULL when it has none). */
+static const char *list_specialuse(const struct store_annotation *su, size_t nsu, uint32_t id)
+{
+    for (size_t i = 0; i < nsu; i++)
+        if (su[i].mailbox_id == id)
+            return su[i].value;
+    return NULL;
+}
+
 static void list_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *out)
 {
-    bool lsub = cmd->name[0] == 'L' || cmd->name[0] == 'l' ? (cmd->name[1] | 0x20) == 's' : false;
-    char *pattern = imap_list_pattern(cmd, out);
+    struct list_req r = {0};
     struct store_mailbox *mbs = NULL;
+    struct store_annotation *su = NULL;
     struct store_error err;
-    size_t n = 0;
+    size_t n = 0, nsu = 0;
 
-    if (pattern == NULL)
+    if (!list_parse(cmd, &r, out))
         return;
-    if (pattern[0] == '\0') { /* the hierarchy delimiter and root (RFC 3501 6.3.8) */
-        fprintf(out, "* %s (\\Noselect) \"/\" \"\"\r\n", lsub ? "LSUB" : "LIST");
-        imap_out_tagged(out, cmd, "OK", "%s completed", lsub ? "LSUB" : "LIST");
-        free(pattern);
+    const char *what = r.lsub ? "LSUB" : "LIST";
+    if (r.npatterns == 1 && r.patterns[0][0] == '\0') { /* the delimiter (RFC 3501 6.3.8) */
+        fprintf(out, "* %s (\\Noselect) \"/\" \"\"\r\n", what);
+        imap_out_tagged(out, cmd, "OK", "%s completed", what);
+        list_req_free(&r);
         return;
     }
-    if (store_mailbox_list(imapd_store(), s->user, NULL, &mbs, &n, &err) != STORE_OK) {
+    if (store_mailbox_list(imapd_store(), s->user, NULL, &mbs, &n, &err) != STORE_OK ||
+        (!r.lsub && imap_specialuse_list(s, &su, &nsu, &err) != STORE_OK)) {
         imap_out_store_error(out, cmd, &err);
-        free(pattern);
+        store_mailbox_list_free(&mbs, n);
+        list_req_free(&r);
         return;
     }
     char **subs = NULL;
     size_t nsubs = 0;
-    if (lsub && store_subscriptions_list(imapd_store(), s->user, &subs, &nsubs, &err) != STORE_OK)
+    if (r.lsub && store_subscriptions_list(imapd_store(), s->user, &subs, &nsubs, &err) != STORE_OK)
         nsubs = 0;
-    for (size_t i = 0; i < (lsub ? nsubs : n); i++) {
-        const char *name = lsub ? subs[i] : mbs[i].name;
-        if (!store_name_match(pattern, name))
+    for (size_t i = 0; i < (r.lsub ? nsubs : n); i++) {
+        const char *name = r.lsub ? subs[i] : mbs[i].name;
+        bool match = false;
+        for (size_t k = 0; k < r.npatterns && !match; k++)
+            match = store_name_match(r.patterns[k], name);
+        if (!match)
+            continue;
+        /* RFC 6154 2: the attributes a mailbox carries (stored as RFC 6154 4's annotation) */
+        const char *use = r.lsub ? NULL : list_specialuse(su, nsu, mbs[i].id);
+        if (r.only_specialuse && use == NULL)
             continue;
         size_t len = strlen(name);
-        bool children = false, exists = !lsub;
+        bool children = false, exists = !r.lsub;
         for (size_t j = 0; j < n; j++) {
             children |= strncmp(mbs[j].name, name, len) == 0 && mbs[j].name[len] == '/';
             exists |= strcmp(mbs[j].name, name) == 0;
         }
-        fprintf(out, "* %s (%s%s) \"/\" ", lsub ? "LSUB" : "LIST",
-                children ? "\\HasChildren" : "\\HasNoChildren", exists ? "" : " \\NonExistent");
+        fprintf(out, "* %s (%s%s%s%s) \"/\" ", what, children ? "\\HasChildren" : "\\HasNoChildren",
+                exists ? "" : " \\NonExistent", use != NULL ? " " : "", use != NULL ? use : "");
         imap_out_mailbox(out, name);
         fputs("\r\n", out);
     }
-    imap_out_tagged(out, cmd, "OK", "%s completed", lsub ? "LSUB" : "LIST");
+    imap_out_tagged(out, cmd, "OK", "%s completed", what);
     store_strings_free(&subs, nsubs);
     store_mailbox_list_free(&mbs, n);
-    free(pattern);
+    store_annotation_list_free(&su, nsu);
+    list_req_free(&r);
 }
 
 void imap_cmd_list(struct imap_session *s, struct imap_cmd **cmd)
@@ -414,9 +603,11 @@ void imap_cmd_status(struct imap_session *s, struct imap_cmd **cmd)
     imap_run(s, cmd, status_work);
 }
 
+/* one personal namespace, no shared or other users' ones (yet) */
+const char imap_namespace_line[] = "* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n";
+
 void imap_cmd_namespace(struct imap_session *s, struct imap_cmd **cmd)
 {
-    /* one personal namespace, no shared or other users' ones (yet) */
-    conn_puts(s->conn, "* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n");
+    conn_puts(s->conn, imap_namespace_line);
     imap_reply_tagged(s, *cmd, "OK", "NAMESPACE completed");
 }

@@ -172,6 +172,32 @@ void imap_search_end(struct imap_search_run **run);
 /* imapd-sort-cmd.c: SORT and UID SORT (RFC 5256) */
 void imap_cmd_sort(struct imap_session *s, struct imap_cmd **cmd);
 
+/* imapd-quota.c: GETQUOTAROOT, GETQUOTA, SETQUOTA (RFC 2087) */
+void imap_cmd_getquotaroot(struct imap_session *s, struct imap_cmd **cmd);
+void imap_cmd_getquota(struct imap_session *s, struct imap_cmd **cmd);
+void imap_cmd_setquota(struct imap_session *s, struct imap_cmd **cmd);
+
+/* imapd-acl.c: SETACL, DELETEACL, GETACL, LISTRIGHTS, MYRIGHTS (RFC 4314) */
+void imap_cmd_acl(struct imap_session *s, struct imap_cmd **cmd);
+
+/* imapd-annotate.c: GETANNOTATION, SETANNOTATION (draft-daboo-imap-annotatemore-08) */
+void imap_cmd_getannotation(struct imap_session *s, struct imap_cmd **cmd);
+void imap_cmd_setannotation(struct imap_session *s, struct imap_cmd **cmd);
+/* The special-use attributes of every mailbox of the user (RFC 6154), for LIST: *list_r as
+ * store_annotation_list gives it, only STORE_SPECIALUSE_ENTRY entries kept. */
+enum store_err imap_specialuse_list(struct imap_session *s, struct store_annotation **list_r,
+                                    size_t *n_r, struct store_error *err);
+
+/* imapd-language.c: LANGUAGE (RFC 5255) */
+void imap_cmd_language(struct imap_session *s, struct imap_cmd **cmd);
+
+/* imapd-sun.c: Netscape's NETSCAPE (X-NETSCAPE) and XSERVERINFO */
+void imap_cmd_netscape(struct imap_session *s, struct imap_cmd **cmd);
+void imap_cmd_xserverinfo(struct imap_session *s, struct imap_cmd **cmd);
+
+/* The one NAMESPACE response (imapd-mailbox.c), CRLF included: NAMESPACE and LANGUAGE send it. */
+extern const char imap_namespace_line[];
+
 /* imapd-append.c */
 extern const struct imap_stream_rule imap_stream_rules[];
 void imap_cmd_append(struct imap_session *s, struct imap_cmd **cmd);

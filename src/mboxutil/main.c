@@ -16,7 +16,8 @@
 static void mboxutil_usage(FILE *f)
 {
     fputs("usage: mboxutil [-f msg.conf] -l [-u USER] [-p PATTERN]   list mailboxes\n"
-          "       mboxutil [-f msg.conf] -c MAILBOX [-u USER]        create\n"
+          "       mboxutil [-f msg.conf] -c MAILBOX [-u USER] [--special-use ATTRS]\n"
+          "                                                     create; ATTRS are RFC 6154's\n"
           "       mboxutil [-f msg.conf] -d MAILBOX [-u USER]        delete (with its messages)\n"
           "       mboxutil [-f msg.conf] -r OLD NEW [-u USER]        rename\n"
           "       mboxutil [-f msg.conf] -q [-u USER]                quota and usage\n"
@@ -108,6 +109,7 @@ enum mboxutil_action { ACT_NONE, ACT_LIST, ACT_CREATE, ACT_DELETE, ACT_RENAME, A
 int main(int argc, char **argv)
 {
     const char *conf_path = CONF_DEFAULT_PATH, *user = NULL, *pattern = NULL, *arg = NULL;
+    const char *use = NULL; /* --special-use */
     enum mboxutil_action act = ACT_NONE;
     struct conf *conf = NULL;
     struct store *st = NULL;
@@ -115,9 +117,14 @@ int main(int argc, char **argv)
     char *cerr = NULL, *u = NULL, *name = NULL, *u2 = NULL, *name2 = NULL;
     int opt, rc = 1;
 
-    while ((opt = getopt(argc, argv, "f:lc:d:r:qu:p:h")) != -1) {
+    static const struct option longopts[] = {{"special-use", required_argument, NULL, 'S'},
+                                             {NULL, 0, NULL, 0}};
+    while ((opt = getopt_long(argc, argv, "f:lc:d:r:qu:p:h", longopts, NULL)) != -1) {
         enum mboxutil_action next = ACT_NONE;
         switch (opt) {
+        case 'S':
+            use = optarg;
+            continue;
         case 'f':
             conf_path = optarg;
             continue;
@@ -160,6 +167,15 @@ int main(int argc, char **argv)
         mboxutil_usage(stderr);
         return 2;
     }
+    /* RFC 6154 4: the attributes are the mailbox's /private/specialuse annotation */
+    char *use_canon = use != NULL ? strdup(use) : NULL;
+    if (use != NULL &&
+        (act != ACT_CREATE || use_canon == NULL || !store_specialuse_canon(use, use_canon))) {
+        fprintf(stderr, "mboxutil: --special-use goes with -c and takes RFC 6154 attributes "
+                        "(\\All \\Archive \\Drafts \\Flagged \\Junk \\Sent \\Trash)\n");
+        free(use_canon);
+        return 2;
+    }
     if (conf_load(conf_path, &conf, &cerr) < 0) {
         fprintf(stderr, "mboxutil: %s\n", cerr ? cerr : "cannot read the configuration");
         free(cerr);
@@ -183,15 +199,21 @@ int main(int argc, char **argv)
             break;
         if (act == ACT_CREATE) {
             /* a mailbox belongs to a known user; the folder is made on first use */
-            struct store_user su;
+            struct store_user su = {0};
+            struct store_mailbox mb = {0};
             if (store_user_get(st, u, &su, &err) != STORE_OK ||
                 store_home_ensure(st, su.name, &err) != STORE_OK ||
-                store_mailbox_create(st, su.name, name, &err) != STORE_OK) {
+                store_mailbox_create(st, su.name, name, &err) != STORE_OK ||
+                (use_canon != NULL &&
+                 (store_mailbox_get(st, su.name, name, &mb, &err) != STORE_OK ||
+                  store_annotation_set(st, su.name, mb.id, STORE_SPECIALUSE_ENTRY, use_canon,
+                                       &err) != STORE_OK))) {
                 rc = mboxutil_fail(&err);
-                break;
+            } else {
+                rc = 0;
             }
+            store_mailbox_clear(&mb);
             store_user_clear(&su);
-            rc = 0;
         } else if (act == ACT_DELETE) {
             rc = store_mailbox_delete(st, u, name, &err) == STORE_OK ? 0 : mboxutil_fail(&err);
         } else {
@@ -209,6 +231,7 @@ int main(int argc, char **argv)
         break;
     }
 out:
+    free(use_canon);
     free(u);
     free(name);
     free(u2);

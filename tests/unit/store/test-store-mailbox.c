@@ -307,6 +307,35 @@ static void test_acl_and_annotations(void **state)
     assert_int_equal(store_annotation_get(st, "alice", 0, "/private/vendor/x", &v, &err), STORE_OK);
     assert_string_equal(v, "u");
     free(v);
+    /* listing: one mailbox, the user level, or everything (by mailbox id, then entry) */
+    struct store_annotation *an;
+    assert_int_equal(store_annotation_set(st, "alice", id, "/private/specialuse", "\\Sent", &err),
+                     STORE_OK);
+    assert_int_equal(store_annotation_list(st, "alice", id, false, &an, &n, &err), STORE_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(an[0].entry, "/private/comment");
+    assert_string_equal(an[1].entry, "/private/specialuse");
+    assert_string_equal(an[1].value, "\\Sent");
+    assert_int_equal(an[1].mailbox_id, id);
+    store_annotation_list_free(&an, n);
+    assert_int_equal(store_annotation_list(st, "alice", 0, false, &an, &n, &err), STORE_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(an[0].entry, "/private/vendor/x");
+    store_annotation_list_free(&an, n);
+    assert_int_equal(store_annotation_list(st, "alice", 0, true, &an, &n, &err), STORE_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(an[0].mailbox_id, 0);
+    store_annotation_list_free(&an, n);
+    assert_int_equal(store_annotation_list(st, "nobody", 0, true, &an, &n, &err), STORE_OK);
+    assert_int_equal(n, 0);
+    char canon[32];
+    assert_true(store_specialuse_canon("\\Sent", NULL));
+    assert_true(store_specialuse_canon("\\junk \\FLAGGED", canon));
+    assert_string_equal(canon, "\\Junk \\Flagged");
+    assert_false(store_specialuse_canon("", NULL));
+    assert_false(store_specialuse_canon("\\Sent \\Sent", NULL));
+    assert_false(store_specialuse_canon("\\Sent ", NULL));
+    assert_false(store_specialuse_canon("\\Important", NULL));
     /* ACLs and annotations follow RENAME and go with DELETE */
     assert_int_equal(store_mailbox_rename(st, "alice", "Shared", "Common", &err), STORE_OK);
     assert_int_equal(store_acl_list(st, "alice", id, &acl, &n, &err), STORE_OK);
