@@ -168,7 +168,7 @@ static void auth_decide(const struct conf *conf, const struct auth_account *a, c
     if (!ok) {
         reply->result = AUTH_FAILED;
         reply->user[0] = '\0';
-        if (a->dn == NULL || strncmp(reply->detail, "wrong password", 14) != 0)
+        if (a->dn == NULL) /* LDAP: auth_ldap_bind wrote why */
             snprintf(reply->detail, sizeof(reply->detail), "wrong password for %s", u->name);
         return;
     }
