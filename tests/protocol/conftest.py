@@ -356,9 +356,10 @@ class Slapd:
         conf += [f"include {LDAP_DIR}/halyard-test.schema",
                  f"pidfile {d}/slapd.pid",
                  "modulepath /usr/lib/ldap", "moduleload back_mdb"]
-        if tls_files:
-            conf += [f"TLSCertificateFile {tls_files['cert']}",
-                     f"TLSCertificateKeyFile {tls_files['key']}"]
+        if tls_files:  # copies slapd can read after dropping to TEST_USER
+            shutil.copy(tls_files["cert"], d / "cert.pem")
+            shutil.copy(tls_files["key"], d / "key.pem")
+            conf += [f"TLSCertificateFile {d}/cert.pem", f"TLSCertificateKeyFile {d}/key.pem"]
         conf += ["database mdb", f"suffix {LDAP_BASE}", f"rootdn {LDAP_ROOT_DN}",
                  f"rootpw {LDAP_ROOT_PW}", f"directory {d}/db", "maxsize 16777216",
                  "access to attrs=userPassword by self write by anonymous auth by * none",

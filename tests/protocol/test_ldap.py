@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import LDAP_BASE, TEST_USER
+from conftest import LDAP_BASE, LDAP_DIR, TEST_USER, Slapd
 from test_access import HERE, IMAP_DENIED, OTHER, POP_DENIED, imap_login, pop_login, wait_log
 from test_lmtpd import MESSAGE, mailboxes
 
@@ -277,11 +277,9 @@ def test_answer_cache(slapd, imapd_factory):
     assert imap_login(imapd, HERE, "bob").startswith("a OK")
     slapd.modify(dn("bob"), mailUserStatus="disabled")
     assert imap_login(imapd, HERE, "bob").startswith("a OK")  # the cached answer
-    with open(imapd.conf_path, "a") as f:
-        f.write('local.ugldapcachettl = "0"\n')
-    # the factory's conf already sets the ttl: rewrite it instead
-    text = open(imapd.conf_path).read().replace('local.ugldapcachettl = "60"\n', "")
-    open(imapd.conf_path, "w").write(text)
+    text = open(imapd.conf_path).read()
+    open(imapd.conf_path, "w").write(text.replace('local.ugldapcachettl = "60"',
+                                                  'local.ugldapcachettl = "0"'))
     imapd.signal(signal.SIGHUP)
     deadline = time.time() + 5
     while time.time() < deadline:
@@ -393,3 +391,29 @@ def test_lmtp_directory_down(slapd, lmtpd):
     slapd.start()
     with smtplib.LMTP(lmtpd.path) as c:
         assert c.sendmail("s@example.org", ["alice@example.com"], MESSAGE) == {}
+
+
+# --- TLS to the directory ---
+
+@pytest.fixture
+def slapd_tls(workdir, tls_files):
+    d = workdir / "slapd-tls"
+    d.mkdir()
+    s = Slapd(d, tls_files).start()
+    with open(os.path.join(LDAP_DIR, "users.ldif")) as f:
+        s.ldap("ldapadd", f.read())
+    yield s
+    s.stop()
+
+
+@pytest.mark.parametrize("how", ["ldaps", "starttls"])
+def test_tls(slapd_tls, imapd_factory, tls_files, how):
+    s = slapd_tls
+    tls = {"local.ugldapusessl": "yes", "local.ugldapport": str(s.tls_port)} \
+        if how == "ldaps" else {"local.ugldapstarttls": "yes"}
+    imapd = imapd_factory(s.settings(**tls, **{"local.ugldapcafile": tls_files["cert"]}))
+    assert imap_login(imapd, HERE, "alice").startswith("a OK")
+    assert imap_login(imapd, HERE, "alice", "wrong") == IMAP_FAILED
+    # a certificate the CA file does not vouch for: no login, and no "wrong password"
+    imapd = imapd_factory(s.settings(**tls))
+    assert imap_login(imapd, HERE, "alice") == IMAP_TEMP
