@@ -33,8 +33,8 @@ static void test_escape(void **state)
         assert_int_equal(n, strlen(cases[i].out));
     }
     assert_int_equal(auth_ldap_escape("", out, sizeof(out)), 0);
-    assert_int_equal(auth_ldap_escape("abc", out, 3), 0);  /* no room for the NUL */
-    assert_int_equal(auth_ldap_escape("a*", out, 4), 0);   /* \2a does not fit */
+    assert_int_equal(auth_ldap_escape("abc", out, 3), 0); /* no room for the NUL */
+    assert_int_equal(auth_ldap_escape("a*", out, 4), 0);  /* \2a does not fit */
     assert_int_equal(auth_ldap_escape("a*", out, 5), 4);
 }
 
@@ -72,11 +72,16 @@ static void test_status(void **state)
         bool ok;
         enum store_user_status s;
     } cases[] = {
-        {"active", true, STORE_USER_ACTIVE},     {"Active", true, STORE_USER_ACTIVE},
-        {"inactive", true, STORE_USER_INACTIVE}, {"disabled", true, STORE_USER_DISABLED},
-        {"deleted", true, STORE_USER_DELETED},   {"removed", true, STORE_USER_REMOVED},
-        {"HOLD", true, STORE_USER_HOLD},         {"overquota", true, STORE_USER_ACTIVE},
-        {"", false, 0},                          {"locked", false, 0},
+        {"active", true, STORE_USER_ACTIVE},
+        {"Active", true, STORE_USER_ACTIVE},
+        {"inactive", true, STORE_USER_INACTIVE},
+        {"disabled", true, STORE_USER_DISABLED},
+        {"deleted", true, STORE_USER_DELETED},
+        {"removed", true, STORE_USER_REMOVED},
+        {"HOLD", true, STORE_USER_HOLD},
+        {"overquota", true, STORE_USER_ACTIVE},
+        {"", false, 0},
+        {"locked", false, 0},
         {"active ", false, 0},
     };
     enum store_user_status s;
