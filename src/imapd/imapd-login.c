@@ -40,6 +40,16 @@ static void imap_login_work(void *arg)
         l->rc = store_home_ensure(imapd_store(), l->auth.user, &l->err);
 }
 
+static void imap_referral(char *out, size_t size, const char *user, const char *host)
+{
+    size_t o = (size_t)snprintf(out, size, "[REFERRAL imap://");
+
+    for (const char *p = user; *p != '\0' && o + 4 < size; p++)
+        o += (size_t)(*p == '@' ? snprintf(out + o, size - o, "%%40")
+                                : snprintf(out + o, size - o, "%c", *p));
+    snprintf(out + o, size - o, "@%s/] This account is served by another mail host", host);
+}
+
 static void imap_login_free(struct imap_login *l)
 {
     imap_cmd_free(&l->cmd);
@@ -70,6 +80,7 @@ static void imap_login_done(void *arg)
     struct imap_session *s = l->s;
     const struct conf *conf = server_conf(conn_server(s->conn));
     const char *no = NULL;
+    char referral[STORE_USER_MAX * 3 + sizeof(l->auth.mailhost) + 96];
 
     switch (l->auth.result) {
     case AUTH_OK:
@@ -105,6 +116,11 @@ static void imap_login_done(void *arg)
         break;
     case AUTH_HOLD:
         no = "[CONTACTADMIN] Account on hold: its mail is kept but login is not possible";
+        break;
+    case AUTH_ELSEWHERE:
+        /* RFC 2221 login referral to the account's mailHost (RFC 5092 URL, '@' escaped) */
+        imap_referral(referral, sizeof(referral), l->auth.user, l->auth.mailhost);
+        no = referral;
         break;
     }
     if (no == NULL && l->rc != STORE_OK) {

@@ -1,8 +1,11 @@
-/* Password login against the embedded user table (the LDAP source joins here in its issue),
- * with the account status Sun defines: the first status that is not active decides. */
+/* Password login against the embedded user table or the LDAP directory, with the access rules
+ * and the account status Sun defines: the first status that is not active decides. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
+#include "auth-ldap.h"
 #include "auth.h"
 
 const char *auth_result_name(enum auth_result result)
@@ -28,6 +31,8 @@ const char *auth_result_name(enum auth_result result)
         return "account removed";
     case AUTH_HOLD:
         return "account on hold";
+    case AUTH_ELSEWHERE:
+        return "account on another mail host";
     }
     return "?";
 }
@@ -83,13 +88,154 @@ static enum auth_result auth_status_result(enum store_user_status status)
     return AUTH_DISABLED; /* a number from a newer table: refuse */
 }
 
+bool auth_mailhost_is_local(const struct conf *conf, const char *mailhost)
+{
+    char host[256];
+    const char *me = conf_str(conf, "local.hostname");
+    size_t ml = strlen(mailhost), hl;
+
+    if (ml == 0)
+        return true;
+    if (me[0] == '\0') {
+        if (gethostname(host, sizeof(host)) < 0)
+            return false;
+        host[sizeof(host) - 1] = '\0';
+        me = host;
+    }
+    hl = strlen(me);
+    if (mailhost[ml - 1] == '.')
+        ml--;
+    if (hl > 0 && me[hl - 1] == '.')
+        hl--;
+    return ml == hl && strncasecmp(mailhost, me, ml) == 0;
+}
+
+/* The steps after the user is found, the same for both directories: the access rules (before
+ * the password), the password, then the status. */
+struct auth_account {
+    struct store_user *u;
+    const char *cache_user, *cache_stamp; /* login-cache key: name and hash, or DN and entryCSN */
+    const char *hash;                     /* embedded: the stored hash */
+    const char *dn;                       /* LDAP: where to bind */
+    const char *mailhost;                 /* LDAP: mailHost */
+    const char *bad_status;               /* LDAP: why a status value reads as disabled */
+};
+
+static bool auth_verify(const struct conf *conf, const struct auth_account *a, const char *password,
+                        struct auth_reply *reply)
+{
+    if (a->dn == NULL)
+        return store_user_hash_matches(password, a->hash);
+    switch (auth_ldap_bind(conf, a->dn, password, reply->detail, sizeof(reply->detail))) {
+    case AUTH_LDAP_OK:
+        return true;
+    case AUTH_LDAP_BADPASS:
+        return false;
+    default:
+        reply->result = AUTH_TEMPFAIL;
+        return false;
+    }
+}
+
+static void auth_decide(const struct conf *conf, const struct auth_account *a, const char *password,
+                        struct auth_peer *peer, struct auth_reply *reply)
+{
+    struct store_user *u = a->u;
+    unsigned ttl = (unsigned)conf_int(conf, "service.authcachettl");
+
+    snprintf(reply->user, sizeof(reply->user), "%s", u->name);
+    /* the rules decide before the password does: a client they refuse learns nothing
+     * about the password */
+    if (peer != NULL) {
+        enum auth_result r = auth_access(u->services, peer, reply->detail, sizeof(reply->detail));
+        if (r != AUTH_OK) {
+            reply->result = r;
+            return;
+        }
+    }
+    /* A hit skips crypt(3) or the bind; a failure forgets the user's entries, so a guessed
+     * password never meets a cached one. A missing hash (no password) still costs a hashing. */
+    bool ok = reply->cached = auth_cache_check(a->cache_user, password, a->cache_stamp, ttl);
+    if (!ok) {
+        ok = auth_verify(conf, a, password, reply);
+        if (reply->result == AUTH_TEMPFAIL)
+            return;
+        if (ok)
+            auth_cache_store(a->cache_user, password, a->cache_stamp, ttl);
+        else
+            auth_cache_forget(a->cache_user);
+    }
+    if (!ok) {
+        reply->result = AUTH_FAILED;
+        reply->user[0] = '\0';
+        if (a->dn == NULL) /* LDAP: auth_ldap_bind wrote why */
+            snprintf(reply->detail, sizeof(reply->detail), "wrong password for %s", u->name);
+        return;
+    }
+    reply->limits = (struct store_limits){.bytes = u->quota_bytes, .messages = u->quota_messages};
+    enum store_user_status status = store_user_effective_status(u);
+    reply->result = auth_status_result(status);
+    if (reply->result != AUTH_OK) {
+        if (a->bad_status != NULL && a->bad_status[0] != '\0')
+            snprintf(reply->detail, sizeof(reply->detail), "%s", a->bad_status);
+        else
+            snprintf(reply->detail, sizeof(reply->detail), "%s is %s",
+                     u->inet_status != STORE_USER_ACTIVE ? "inetUserStatus" : "mailUserStatus",
+                     store_user_status_name(status));
+        return;
+    }
+    if (a->mailhost != NULL && !auth_mailhost_is_local(conf, a->mailhost)) {
+        reply->result = AUTH_ELSEWHERE;
+        snprintf(reply->detail, sizeof(reply->detail), "mailHost is %s, not this host",
+                 a->mailhost);
+        return;
+    }
+    snprintf(reply->detail, sizeof(reply->detail), "ok");
+}
+
+/* LDAP: one search for every name the ID may stand for (uid first, in the order of
+ * auth_id_candidates, then mail and mailAlternateAddress for a qualified ID). */
+static void auth_password_ldap(const struct conf *conf, char names[2][AUTH_ID_MAX + 1], size_t n,
+                               const char *password, struct auth_peer *peer,
+                               struct auth_reply *reply)
+{
+    struct auth_ldap_key keys[4];
+    struct auth_ldap_user lu;
+    size_t nk = 0;
+
+    for (size_t i = 0; i < n; i++)
+        keys[nk++] = (struct auth_ldap_key){"uid", names[i]};
+    if (strchr(names[0], '@') != NULL) {
+        keys[nk++] = (struct auth_ldap_key){"mail", names[0]};
+        keys[nk++] = (struct auth_ldap_key){"mailAlternateAddress", names[0]};
+    }
+    switch (auth_ldap_find(conf, keys, nk, &lu, reply->detail, sizeof(reply->detail))) {
+    case AUTH_LDAP_OK:
+        break;
+    case AUTH_LDAP_TEMPFAIL:
+        reply->result = AUTH_TEMPFAIL;
+        return;
+    default:
+        return; /* AUTH_FAILED, with the reason in detail */
+    }
+    struct auth_account a = {.u = &lu.u,
+                             .cache_user = lu.dn,
+                             .cache_stamp = lu.stamp,
+                             .dn = lu.dn,
+                             .mailhost = lu.mailhost,
+                             .bad_status = lu.bad_status};
+    snprintf(reply->mailhost, sizeof(reply->mailhost), "%s", lu.mailhost);
+    snprintf(reply->language, sizeof(reply->language), "%s", lu.language);
+    auth_decide(conf, &a, password, peer, reply);
+    auth_ldap_user_clear(&lu);
+}
+
 void auth_password(struct store *st, const struct conf *conf, const char *id, const char *password,
                    struct auth_peer *peer, struct auth_reply *reply)
 {
     char names[2][AUTH_ID_MAX + 1];
     size_t n = auth_id_candidates(id, conf_str(conf, "service.loginseparator"),
                                   conf_str(conf, "service.defaultdomain"), names);
-    unsigned ttl = (unsigned)conf_int(conf, "service.authcachettl");
     struct store_user u;
     struct store_error err;
     char *hash;
@@ -97,6 +243,10 @@ void auth_password(struct store *st, const struct conf *conf, const char *id, co
     memset(reply, 0, sizeof(*reply));
     reply->result = AUTH_FAILED;
     snprintf(reply->detail, sizeof(reply->detail), "no such user");
+    if (n > 0 && auth_ldap_enabled(conf)) {
+        auth_password_ldap(conf, names, n, password, peer, reply);
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         char canon[STORE_USER_MAX + 1];
         if (store_user_canon(names[i], canon, &err) != STORE_OK)
@@ -109,48 +259,13 @@ void auth_password(struct store *st, const struct conf *conf, const char *id, co
             snprintf(reply->detail, sizeof(reply->detail), "%s", err.msg);
             return;
         }
-        /* the rules decide before the password does: a client they refuse learns nothing
-         * about the password */
-        if (peer != NULL) {
-            enum auth_result a =
-                auth_access(u.services, peer, reply->detail, sizeof(reply->detail));
-            if (a != AUTH_OK) {
-                reply->result = a;
-                snprintf(reply->user, sizeof(reply->user), "%s", u.name);
-                store_user_hash_free(&hash);
-                store_user_clear(&u);
-                return;
-            }
-        }
-        /* A hit skips crypt(3); a failure forgets the user's entries, so a guessed password
-         * never meets a cached one. A missing hash (no password) still costs a hashing. */
-        bool ok = reply->cached = auth_cache_check(canon, password, hash, ttl);
-        if (!ok) {
-            ok = store_user_hash_matches(password, hash);
-            if (ok)
-                auth_cache_store(canon, password, hash, ttl);
-            else
-                auth_cache_forget(canon);
-        }
+        struct auth_account a = {.u = &u, .cache_user = canon, .cache_stamp = hash, .hash = hash};
+        auth_decide(conf, &a, password, peer, reply);
         store_user_hash_free(&hash);
-        if (!ok) {
-            snprintf(reply->detail, sizeof(reply->detail), "wrong password for %s", canon);
-            store_user_clear(&u);
-            return;
-        }
-        snprintf(reply->user, sizeof(reply->user), "%s", u.name);
-        reply->limits = (struct store_limits){.bytes = u.quota_bytes, .messages = u.quota_messages};
-        enum store_user_status status = store_user_effective_status(&u);
-        reply->result = auth_status_result(status);
-        if (reply->result == AUTH_OK)
-            snprintf(reply->detail, sizeof(reply->detail), "ok");
-        else
-            snprintf(reply->detail, sizeof(reply->detail), "%s is %s",
-                     u.inet_status != STORE_USER_ACTIVE ? "inetUserStatus" : "mailUserStatus",
-                     store_user_status_name(status));
         store_user_clear(&u);
         return;
     }
     /* no such user: the same work as a real check, so timing does not tell */
-    store_user_hash_matches(password, NULL);
+    if (!auth_ldap_enabled(conf))
+        store_user_hash_matches(password, NULL);
 }

@@ -22,11 +22,12 @@ enum auth_result {
     AUTH_DENIED,   /* mailAllowedServiceAccess refuses this service from this client */
     AUTH_BADRULES, /* the user's mailAllowedServiceAccess does not parse: refused (fail closed) */
     /* account status (the first of inetUserStatus, mailUserStatus that is not active) */
-    AUTH_INACTIVE, /* inactive: a temporary refusal */
-    AUTH_DISABLED, /* disabled: a permanent refusal */
-    AUTH_DELETED,  /* deleted: a permanent refusal */
-    AUTH_REMOVED,  /* removed: a permanent refusal */
-    AUTH_HOLD,     /* hold: mail is accepted, login is not */
+    AUTH_INACTIVE,  /* inactive: a temporary refusal */
+    AUTH_DISABLED,  /* disabled: a permanent refusal */
+    AUTH_DELETED,   /* deleted: a permanent refusal */
+    AUTH_REMOVED,   /* removed: a permanent refusal */
+    AUTH_HOLD,      /* hold: mail is accepted, login is not */
+    AUTH_ELSEWHERE, /* LDAP: the account's mailHost is another host (reply.mailhost) */
 };
 
 struct auth_reply {
@@ -34,6 +35,8 @@ struct auth_reply {
     char user[STORE_USER_MAX + 1]; /* AUTH_OK and status/access refusals: the canonical user */
     struct store_limits limits;    /* AUTH_OK: quota */
     bool cached;                   /* the password was found in the login cache */
+    char mailhost[256];            /* LDAP: mailHost ("" when absent or embedded) */
+    char language[64];             /* LDAP: preferredLanguage ("" when absent or embedded) */
     char detail[STORE_ERRMSG_MAX]; /* for the journal, never for the client */
 };
 
@@ -52,11 +55,14 @@ struct auth_peer {
 size_t auth_id_candidates(const char *id, const char *separator, const char *defdomain,
                           char names_r[2][AUTH_ID_MAX + 1]);
 
-/* Checks id/password (blocking). Fills reply. With peer, the user's mailAllowedServiceAccess
- * is checked for any existing user, whatever the password: a denial (AUTH_DENIED, or
- * AUTH_BADRULES) says nothing about the password. The account status is told only after a
- * right password. peer NULL: no access check (callers that did it themselves). A password
- * verified within service.authcachettl seconds skips the hashing (auth-cache.c). */
+/* Checks id/password (blocking) against the embedded user table, or the LDAP directory when
+ * local.ugldaphost is set (auth-ldap.h). Fills reply. With peer, the user's
+ * mailAllowedServiceAccess is checked for any existing user, whatever the password: a denial
+ * (AUTH_DENIED, or AUTH_BADRULES) says nothing about the password. The account status (and,
+ * with LDAP, a mailHost that is not this host) is told only after a right password. peer NULL:
+ * no access check (callers that did it themselves). A password verified within
+ * service.authcachettl seconds skips the hashing or the bind (auth-cache.c); an unreachable
+ * directory is AUTH_TEMPFAIL, never AUTH_FAILED. */
 void auth_password(struct store *st, const struct conf *conf, const char *id, const char *password,
                    struct auth_peer *peer, struct auth_reply *reply);
 
@@ -78,10 +84,16 @@ int auth_plain_split(char *msg, size_t len, const char **authzid_r, const char *
 /* The login cache (process-wide, thread-safe): HMAC-SHA-256 digests, under a random key made
  * at first use, of user, password and the stored hash - never the password. A digest counts
  * for ttl seconds (0: no cache); a changed password changes the stored hash and so misses.
+ * For LDAP users `user` is the entry's DN and `hash` its entryCSN (or modifyTimestamp), which
+ * changes with the password; hash NULL: nothing is cached.
  * auth_cache_forget drops every entry of user (after a failed check). */
 bool auth_cache_check(const char *user, const char *password, const char *hash, unsigned ttl);
 void auth_cache_store(const char *user, const char *password, const char *hash, unsigned ttl);
 void auth_cache_forget(const char *user);
+
+/* Whether mailhost ("" : yes) names this host: local.hostname, else the machine's host name
+ * (case-insensitive, a trailing dot ignored). */
+bool auth_mailhost_is_local(const struct conf *conf, const char *mailhost);
 
 /* A short fixed text for the journal: "ok", "failed", ... */
 const char *auth_result_name(enum auth_result result);

@@ -84,7 +84,11 @@ static void lmtpd_rcpt_done(void *arg)
         s->naccepted++;
         conn_printf(s->conn, "250 2.1.5 <%s> recipient ok\r\n", r->addr);
     } else {
-        conn_info(s->conn, "RCPT <%s> refused: %s", r->addr, r->reply);
+        if (r->detail[0] != '\0')
+            conn_info(s->conn, "RCPT <%s> refused: %s (%s)", r->addr, r->reply, r->detail);
+        else
+            conn_info(s->conn, "RCPT <%s> refused: %s", r->addr, r->reply);
+        r->detail[0] = '\0';
         conn_printf(s->conn, "%s\r\n", r->reply);
     }
 }

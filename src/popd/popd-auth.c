@@ -125,6 +125,8 @@ static const char *popd_refusal(enum auth_result result)
     case AUTH_HOLD:
         return "-ERR [SYS/PERM] Account on hold: its mail is kept but login is not "
                "possible\r\n";
+    case AUTH_ELSEWHERE:
+        return "-ERR [SYS/PERM] This account is served by another mail host\r\n";
     default:
         return "-ERR [SYS/TEMP] Authentication is unavailable; try again later\r\n";
     }
@@ -161,6 +163,7 @@ static void popd_login_done(void *arg)
     case AUTH_DELETED:
     case AUTH_REMOVED:
     case AUTH_HOLD:
+    case AUTH_ELSEWHERE:
         conn_notice(s->conn, "login as \"%s\" refused: %s", s->login_id, s->auth.detail);
         conn_puts(s->conn, popd_refusal(s->auth.result));
         s->login_id[0] = '\0';

@@ -330,3 +330,106 @@ def popd_factory(workdir, tls_files):
     f = StoreDaemons(workdir, tls_files, "popd", ["pop", "pops"], {})
     yield lambda settings=None, users=("alice",): f(settings, users=users)
     f.stop_all()
+
+
+# --- a real slapd for the LDAP directory tests (tests/ldap/) ---
+
+LDAP_DIR = os.path.join(ROOT, "tests", "ldap")
+LDAP_BASE = "dc=example,dc=com"
+LDAP_ROOT_DN, LDAP_ROOT_PW = "cn=admin," + LDAP_BASE, "rootsecret"
+LDAP_SERVICE_DN = "cn=halyard," + LDAP_BASE
+
+
+class Slapd:
+    """OpenLDAP's slapd on 127.0.0.1:port with the test schema, a back-mdb database under dir
+    and tests/ldap/users.ldif loaded with ldapadd; run as TEST_USER when started as root."""
+
+    def __init__(self, d, tls_files=None):
+        self.dir = d
+        self.port = free_port()
+        self.tls_port = free_port() if tls_files else None
+        self.tls_files = tls_files
+        self.proc = None
+        (d / "db").mkdir()
+        conf = [f"include /etc/ldap/schema/{s}.schema"
+                for s in ("core", "cosine", "inetorgperson")]
+        conf += [f"include {LDAP_DIR}/halyard-test.schema",
+                 f"pidfile {d}/slapd.pid",
+                 "modulepath /usr/lib/ldap", "moduleload back_mdb"]
+        if tls_files:  # copies slapd can read after dropping to TEST_USER
+            shutil.copy(tls_files["cert"], d / "cert.pem")
+            shutil.copy(tls_files["key"], d / "key.pem")
+            conf += [f"TLSCertificateFile {d}/cert.pem", f"TLSCertificateKeyFile {d}/key.pem"]
+        conf += ["database mdb", f"suffix {LDAP_BASE}", f"rootdn {LDAP_ROOT_DN}",
+                 f"rootpw {LDAP_ROOT_PW}", f"directory {d}/db", "maxsize 16777216",
+                 "access to attrs=userPassword by self write by anonymous auth by * none",
+                 "access to * by * read"]
+        (d / "slapd.conf").write_text("\n".join(conf) + "\n")
+        if os.getuid() == 0:
+            subprocess.run(["chown", "-R", f"{TEST_USER}:nogroup", str(d)], check=True)
+
+    def urls(self):
+        urls = f"ldap://127.0.0.1:{self.port}/"
+        if self.tls_port:
+            urls += f" ldaps://127.0.0.1:{self.tls_port}/"
+        return urls
+
+    def start(self):
+        cmd = ["/usr/sbin/slapd", "-d", "0", "-h", self.urls(), "-f", str(self.dir / "slapd.conf")]
+        if os.getuid() == 0:
+            cmd += ["-u", TEST_USER, "-g", "nogroup"]
+        self.log = open(self.dir / "slapd.log", "ab")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                assert self.proc.poll() is None, (self.dir / "slapd.log").read_text()
+                time.sleep(0.05)
+        raise AssertionError("slapd did not start")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.log.close()
+
+    def ldap(self, tool, ldif, *args):
+        """Runs ldapadd / ldapmodify as the directory's root."""
+        r = subprocess.run([tool, "-x", "-H", f"ldap://127.0.0.1:{self.port}/", "-D", LDAP_ROOT_DN,
+                            "-w", LDAP_ROOT_PW, *args], input=ldif, capture_output=True,
+                           text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        return r
+
+    def modify(self, dn, **attrs):
+        """Replaces attributes of dn (value None deletes the attribute)."""
+        ldif = f"dn: {dn}\nchangetype: modify\n"
+        for k, v in attrs.items():
+            ldif += f"replace: {k}\n" + (f"{k}: {v}\n" if v is not None else "") + "-\n"
+        return self.ldap("ldapmodify", ldif)
+
+    def settings(self, **extra):
+        """The daemon settings that point at this directory."""
+        s = {"local.ugldaphost": "127.0.0.1", "local.ugldapport": str(self.port),
+             "local.ugldapbasedn": LDAP_BASE, "local.ugldapbinddn": LDAP_SERVICE_DN,
+             "local.ugldapbindcred": "secret", "local.ugldaptimeout": "3"}
+        s.update(extra)
+        return s
+
+
+@pytest.fixture
+def slapd(workdir):
+    d = workdir / "slapd"
+    d.mkdir()
+    s = Slapd(d).start()
+    with open(os.path.join(LDAP_DIR, "users.ldif")) as f:
+        s.ldap("ldapadd", f.read())
+    yield s
+    s.stop()

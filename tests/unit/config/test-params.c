@@ -138,6 +138,9 @@ static void test_table_rows(void **state)
         {"local.ugldapport", "389", 1, 65535, NR, DROPIN_NONE, NULL},
         {"local.ugldapbindcred", "", 0, 0, NR, DROPIN_NONE, NULL},
         {"local.ugldapcachettl", "60", 0, 86400, R, DROPIN_NONE, NULL},
+        {"local.ugldapcafile", "", 0, 0, NR, DROPIN_NONE, NULL},
+        {"local.ugldaptimeout", "5", 1, 300, NR, DROPIN_NONE, NULL},
+        {"local.ugldappoolsize", "4", 1, 32, NR, DROPIN_NONE, NULL},
         {"local.hostname", "", 0, 0, R, DROPIN_NONE, NULL},
         {"local.serveruser", "halyard", 0, 0, NR, DROPIN_NONE, NULL},
     };
