@@ -81,8 +81,12 @@ def client(path, cid, acked, stop):
                 if not f.readline().startswith(b"220"):
                     continue
                 s.sendall(b"LHLO crash\r\n")
-                while not f.readline().startswith(b"250 "):
-                    pass
+                while True:  # to the last LHLO line; a killed server ends the stream
+                    line = f.readline()
+                    if not line:
+                        raise ConnectionError("closed during LHLO")
+                    if line.startswith(b"250 "):
+                        break
                 while not stop.is_set():
                     n += 1
                     mid = f"<c{cid}-{n}@crash.test>"
@@ -127,7 +131,8 @@ def test_sigkill_during_delivery_loses_and_duplicates_nothing(workdir, crash_set
     r = Relauncher(workdir, conf_path)
     r.start()
     acked, stop = [], threading.Event()
-    threads = [threading.Thread(target=client, args=(r.path, i, acked, stop)) for i in range(4)]
+    threads = [threading.Thread(target=client, args=(r.path, i, acked, stop), daemon=True)
+               for i in range(4)]
     for t in threads:
         t.start()
     deadline = time.time() + TIME_LIMIT
