@@ -83,8 +83,12 @@ SyncState *
     inbox = str(maildir / "INBOX")
     assert len(local_state(inbox)) == N
 
-    # near side: mark 10 seen, delete 10
-    files = sorted(os.listdir(os.path.join(inbox, "new")))
+    # near side: mark 10 seen, delete 10 -- the first 20 messages, so that the far side's
+    # changes (901-1000) never fall on the same ones (file names sort in no useful order)
+    def number(name):
+        with open(os.path.join(inbox, "new", name), "rb") as f:
+            return int(re.search(rb"Message-ID: <sync-(\d+)@", f.read()).group(1))
+    files = sorted(os.listdir(os.path.join(inbox, "new")), key=number)
     for name in files[:10]:
         base = name.split(":2,")[0]
         os.rename(os.path.join(inbox, "new", name), os.path.join(inbox, "cur", base + ":2,S"))
