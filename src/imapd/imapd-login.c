@@ -22,6 +22,7 @@ struct imap_login {
     struct imap_session *s;
     struct imap_cmd *cmd;
     char *id, *password;
+    char *authz; /* SASL PLAIN's authorisation identity when it names another user */
     bool has_peer;
     struct auth_peer peer;
     struct auth_reply auth;
@@ -33,8 +34,12 @@ static void imap_login_work(void *arg)
 {
     struct imap_login *l = arg;
 
-    auth_password(imapd_store(), server_conf(conn_server(l->s->conn)), l->id, l->password,
-                  l->has_peer ? &l->peer : NULL, &l->auth);
+    if (l->authz != NULL)
+        auth_proxy(imapd_store(), server_conf(conn_server(l->s->conn)), l->authz, l->id,
+                   l->password, l->has_peer ? &l->peer : NULL, &l->auth);
+    else
+        auth_password(imapd_store(), server_conf(conn_server(l->s->conn)), l->id, l->password,
+                      l->has_peer ? &l->peer : NULL, &l->auth);
     explicit_bzero(l->password, strlen(l->password));
     if (l->auth.result == AUTH_OK)
         l->rc = store_home_ensure(imapd_store(), l->auth.user, &l->err);
@@ -55,6 +60,7 @@ static void imap_login_free(struct imap_login *l)
     imap_cmd_free(&l->cmd);
     free(l->id);
     free(l->password);
+    free(l->authz);
     free(l);
 }
 
@@ -117,6 +123,9 @@ static void imap_login_done(void *arg)
     case AUTH_HOLD:
         no = "[CONTACTADMIN] Account on hold: its mail is kept but login is not possible";
         break;
+    case AUTH_NOAUTHZ:
+        no = "[AUTHORIZATIONFAILED] Not allowed to act as that user";
+        break;
     case AUTH_ELSEWHERE:
         /* RFC 2221 login referral to the account's mailHost (RFC 5092 URL, '@' escaped) */
         imap_referral(referral, sizeof(referral), l->auth.user, l->auth.mailhost);
@@ -138,7 +147,11 @@ static void imap_login_done(void *arg)
     s->state = IMAP_STATE_AUTH;
     conn_set_user(s->conn, l->auth.user);
     conn_set_idle_timeout(s->conn, (uint64_t)conf_int(conf, "service.imap.idletimeout") * 60);
-    conn_info(s->conn, l->auth.cached ? "logged in (password from the login cache)" : "logged in");
+    if (l->authz != NULL)
+        conn_info(s->conn, "logged in (%s)", l->auth.detail);
+    else
+        conn_info(s->conn,
+                  l->auth.cached ? "logged in (password from the login cache)" : "logged in");
     conn_printf(s->conn, "%.*s OK [CAPABILITY ", (int)l->cmd->tag_len, l->cmd->tag);
     imap_capability_write(s);
     conn_puts(s->conn, "] Logged in\r\n");
@@ -146,14 +159,17 @@ static void imap_login_done(void *arg)
 }
 
 static void imap_login_start(struct imap_session *s, struct imap_cmd **cmd, const char *id,
-                             size_t id_len, const char *pw, size_t pw_len)
+                             size_t id_len, const char *pw, size_t pw_len, const char *authz)
 {
     struct imap_login *l = calloc(1, sizeof(*l));
 
     if (l == NULL || (l->id = strndup(id, id_len)) == NULL ||
-        (l->password = strndup(pw, pw_len)) == NULL) {
-        if (l != NULL)
+        (l->password = strndup(pw, pw_len)) == NULL ||
+        (authz != NULL && (l->authz = strdup(authz)) == NULL)) {
+        if (l != NULL) {
             free(l->id);
+            free(l->password);
+        }
         free(l);
         imap_reply_tagged(s, *cmd, "NO", "[UNAVAILABLE] Out of memory");
         return;
@@ -195,7 +211,7 @@ void imap_cmd_login(struct imap_session *s, struct imap_cmd **cmd)
         imap_reply_tagged(s, *cmd, "NO", why);
         return;
     }
-    imap_login_start(s, cmd, id, id_len, pw, pw_len);
+    imap_login_start(s, cmd, id, id_len, pw, pw_len, NULL);
 }
 
 /* SASL PLAIN's response (base64). */
@@ -215,11 +231,9 @@ static void imap_sasl_plain(struct imap_session *s, struct imap_cmd **cmd, const
         imap_reply_tagged(s, *cmd, "BAD", "Malformed SASL PLAIN response");
         return;
     }
-    /* acting as another user (the webmail's proxy authorisation) comes with the auth issue */
-    if (authz[0] != '\0' && strcmp(authz, authc) != 0)
-        imap_reply_tagged(s, *cmd, "NO", "[AUTHORIZATIONFAILED] Not allowed to act as that user");
-    else
-        imap_login_start(s, cmd, authc, strlen(authc), pw, strlen(pw));
+    /* acting as another user: the webmail front end's proxy authorisation (auth_proxy) */
+    imap_login_start(s, cmd, authc, strlen(authc), pw, strlen(pw),
+                     authz[0] != '\0' && strcmp(authz, authc) != 0 ? authz : NULL);
     explicit_bzero(buf, sizeof(buf));
 }
 

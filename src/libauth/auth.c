@@ -33,6 +33,8 @@ const char *auth_result_name(enum auth_result result)
         return "account on hold";
     case AUTH_ELSEWHERE:
         return "account on another mail host";
+    case AUTH_NOAUTHZ:
+        return "not allowed to act as another user";
     }
     return "?";
 }
@@ -154,8 +156,10 @@ static void auth_decide(const struct conf *conf, const struct auth_account *a, c
         }
     }
     /* A hit skips crypt(3) or the bind; a failure forgets the user's entries, so a guessed
-     * password never meets a cached one. A missing hash (no password) still costs a hashing. */
-    bool ok = reply->cached = auth_cache_check(a->cache_user, password, a->cache_stamp, ttl);
+     * password never meets a cached one. A missing hash (no password) still costs a hashing.
+     * No password at all: the proxy administrator vouches for the login (auth_proxy). */
+    bool ok = password == NULL ||
+              (reply->cached = auth_cache_check(a->cache_user, password, a->cache_stamp, ttl));
     if (!ok) {
         ok = auth_verify(conf, a, password, reply);
         if (reply->result == AUTH_TEMPFAIL)
@@ -230,8 +234,9 @@ static void auth_password_ldap(const struct conf *conf, char names[2][AUTH_ID_MA
     auth_ldap_user_clear(&lu);
 }
 
-void auth_password(struct store *st, const struct conf *conf, const char *id, const char *password,
-                   struct auth_peer *peer, struct auth_reply *reply)
+/* Finds id in the directory and decides; password NULL checks none (auth_proxy). */
+static void auth_find(struct store *st, const struct conf *conf, const char *id,
+                      const char *password, struct auth_peer *peer, struct auth_reply *reply)
 {
     char names[2][AUTH_ID_MAX + 1];
     size_t n = auth_id_candidates(id, conf_str(conf, "service.loginseparator"),
@@ -266,6 +271,50 @@ void auth_password(struct store *st, const struct conf *conf, const char *id, co
         return;
     }
     /* no such user: the same work as a real check, so timing does not tell */
-    if (!auth_ldap_enabled(conf))
+    if (!auth_ldap_enabled(conf) && password != NULL)
         store_user_hash_matches(password, NULL);
+}
+
+void auth_password(struct store *st, const struct conf *conf, const char *id, const char *password,
+                   struct auth_peer *peer, struct auth_reply *reply)
+{
+    auth_find(st, conf, id, password ? password : "", peer, reply);
+}
+
+/* Whether the directory name user (canonical) is what id names. */
+static bool auth_is(const struct conf *conf, const char *id, const char *user)
+{
+    char names[2][AUTH_ID_MAX + 1], canon[STORE_USER_MAX + 1];
+    struct store_error err;
+    size_t n = auth_id_candidates(id, conf_str(conf, "service.loginseparator"),
+                                  conf_str(conf, "service.defaultdomain"), names);
+
+    for (size_t i = 0; i < n; i++)
+        if (store_user_canon(names[i], canon, &err) == STORE_OK && strcmp(canon, user) == 0)
+            return true;
+    return false;
+}
+
+void auth_proxy(struct store *st, const struct conf *conf, const char *authz, const char *authc,
+                const char *password, struct auth_peer *peer, struct auth_reply *reply)
+{
+    const char *admin = conf_str(conf, "local.service.proxy.admin");
+    char who[STORE_USER_MAX + 1];
+
+    auth_password(st, conf, authc, password, peer, reply);
+    if (reply->result != AUTH_OK)
+        return;
+    snprintf(who, sizeof(who), "%s", reply->user);
+    if (admin[0] == '\0' || !auth_is(conf, admin, who)) {
+        memset(reply, 0, sizeof(*reply));
+        reply->result = AUTH_NOAUTHZ;
+        snprintf(reply->detail, sizeof(reply->detail),
+                 "%s may not act as another user (not local.service.proxy.admin)", who);
+        return;
+    }
+    /* the target's own status and mailHost still decide; its access rules are the front
+     * end's to apply (it knows the real client) */
+    auth_find(st, conf, authz, NULL, NULL, reply);
+    if (reply->result == AUTH_OK)
+        snprintf(reply->detail, sizeof(reply->detail), "ok, by proxy administrator %.64s", who);
 }

@@ -28,6 +28,7 @@ enum auth_result {
     AUTH_REMOVED,   /* removed: a permanent refusal */
     AUTH_HOLD,      /* hold: mail is accepted, login is not */
     AUTH_ELSEWHERE, /* LDAP: the account's mailHost is another host (reply.mailhost) */
+    AUTH_NOAUTHZ,   /* authenticated, but not allowed to act as the authorisation identity */
 };
 
 struct auth_reply {
@@ -65,6 +66,13 @@ size_t auth_id_candidates(const char *id, const char *separator, const char *def
  * directory is AUTH_TEMPFAIL, never AUTH_FAILED. */
 void auth_password(struct store *st, const struct conf *conf, const char *id, const char *password,
                    struct auth_peer *peer, struct auth_reply *reply);
+
+/* Proxy authorisation (SASL PLAIN's authorisation identity, RFC 4616): authc logs in with its
+ * password (as auth_password); only the administrator named by local.service.proxy.admin may
+ * then act as authz, whose status and mailHost decide as for a login of its own (AUTH_NOAUTHZ
+ * for anybody else). Fills reply for authz. */
+void auth_proxy(struct store *st, const struct conf *conf, const char *authz, const char *authc,
+                const char *password, struct auth_peer *peer, struct auth_reply *reply);
 
 /* Checks a user's mailAllowedServiceAccess text (blocking when a rule needs the client's name).
  * Returns AUTH_OK, AUTH_DENIED or AUTH_BADRULES, with a journal line in detail (size bytes)

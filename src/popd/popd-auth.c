@@ -127,6 +127,8 @@ static const char *popd_refusal(enum auth_result result)
                "possible\r\n";
     case AUTH_ELSEWHERE:
         return "-ERR [SYS/PERM] This account is served by another mail host\r\n";
+    case AUTH_NOAUTHZ:
+        return "-ERR [AUTH] Authorization identity not permitted\r\n";
     default:
         return "-ERR [SYS/TEMP] Authentication is unavailable; try again later\r\n";
     }
@@ -164,6 +166,7 @@ static void popd_login_done(void *arg)
     case AUTH_REMOVED:
     case AUTH_HOLD:
     case AUTH_ELSEWHERE:
+    case AUTH_NOAUTHZ:
         conn_notice(s->conn, "login as \"%s\" refused: %s", s->login_id, s->auth.detail);
         conn_puts(s->conn, popd_refusal(s->auth.result));
         s->login_id[0] = '\0';
