@@ -124,17 +124,8 @@ static void enpd_dispatch(struct enp_session *s, const struct enp_cmd *cmd)
     }
 }
 
-/* Skips an over-long line up to its end (which may already be in data), then answers once. */
-static ssize_t enpd_discard(struct enp_session *s, const char *data, size_t len)
-{
-    const char *nl = memchr(data, '\n', len);
-
-    if (nl == NULL)
-        return (ssize_t)len;
-    s->discarding = false;
-    conn_puts(s->conn, "-ERR Line too long\r\n");
-    return nl - data + 1;
-}
+/* The reply once an over-long line has been skipped to its end. */
+static const char enpd_too_long[] = "-ERR Line too long\r\n";
 
 static ssize_t enpd_on_input(struct conn *c, const char *data, size_t len)
 {
@@ -146,14 +137,14 @@ static ssize_t enpd_on_input(struct conn *c, const char *data, size_t len)
     if (s == NULL || s->dropped)
         return (ssize_t)len;
     if (s->discarding)
-        return enpd_discard(s, data, len);
+        return conn_discard_line(s->conn, data, len, &s->discarding, enpd_too_long);
     switch (enp_parse_line(data, len, &cmd, &used, &why)) {
     case ENP_PARSE_NEED_MORE:
         return 0;
     case ENP_PARSE_TOO_LONG:
         conn_notice(c, "line over %d octets", ENP_LINE_MAX);
         s->discarding = true;
-        return enpd_discard(s, data, len);
+        return conn_discard_line(s->conn, data, len, &s->discarding, enpd_too_long);
     case ENP_PARSE_ERROR:
         conn_printf(c, "-ERR %s\r\n", why);
         return (ssize_t)used;

@@ -856,3 +856,15 @@ void conn_set_keepalive(struct conn *c)
 
     setsockopt(c->fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 }
+
+ssize_t conn_discard_line(struct conn *c, const char *data, size_t len, bool *discarding,
+                          const char *reply)
+{
+    const char *nl = memchr(data, '\n', len);
+
+    if (nl == NULL)
+        return (ssize_t)len;
+    *discarding = false;
+    conn_puts(c, reply);
+    return nl - data + 1;
+}

@@ -86,6 +86,12 @@ unsigned conn_tls_bits(const struct conn *c);
 /* Whether the connection arrived on the implicit-TLS socket. */
 bool conn_on_tls_port(const struct conn *c);
 
+/* Skips the rest of an over-long line (its end may already be in data): returns how much of
+ * data to consume; once the line end is found, writes reply and clears *discarding. For
+ * on_input of line protocols. */
+ssize_t conn_discard_line(struct conn *c, const char *data, size_t len, bool *discarding,
+                          const char *reply);
+
 /* Turns on TCP keep-alive probes, for sessions that may stay silent for long (IDLE). */
 void conn_set_keepalive(struct conn *c);
 

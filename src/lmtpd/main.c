@@ -321,17 +321,8 @@ static void lmtpd_dispatch(struct lmtpd_session *s, const struct lmtp_cmd *cmd)
     }
 }
 
-/* Skips an over-long line up to its end (which may already be in data), then answers once. */
-static ssize_t lmtpd_discard(struct lmtpd_session *s, const char *data, size_t len)
-{
-    const char *nl = memchr(data, '\n', len);
-
-    if (nl == NULL)
-        return (ssize_t)len;
-    s->discarding = false;
-    conn_puts(s->conn, "500 5.5.2 Line too long\r\n");
-    return nl - data + 1;
-}
+/* The reply once an over-long line has been skipped to its end. */
+static const char lmtpd_too_long[] = "500 5.5.2 Line too long\r\n";
 
 static ssize_t lmtpd_on_input(struct conn *c, const char *data, size_t len)
 {
@@ -345,14 +336,14 @@ static ssize_t lmtpd_on_input(struct conn *c, const char *data, size_t len)
     if (s->phase == PHASE_BUSY)
         return 0;
     if (s->discarding)
-        return lmtpd_discard(s, data, len);
+        return conn_discard_line(s->conn, data, len, &s->discarding, lmtpd_too_long);
     switch (lmtp_parse_line(data, len, &cmd, &used, &reply)) {
     case LMTP_PARSE_NEED_MORE:
         return 0;
     case LMTP_PARSE_TOO_LONG:
         conn_notice(c, "command line over %d octets", LMTP_LINE_MAX);
         s->discarding = true;
-        return lmtpd_discard(s, data, len);
+        return conn_discard_line(s->conn, data, len, &s->discarding, lmtpd_too_long);
     case LMTP_PARSE_ERROR:
         conn_printf(c, "%s\r\n", reply);
         return (ssize_t)used;

@@ -64,17 +64,8 @@ static void popd_dispatch(struct pop_session *s, const struct pop_cmd *cmd)
         conn_puts(s->conn, "-ERR Unknown command or not valid after login\r\n");
 }
 
-/* Skips an over-long line up to its end (which may already be in data), then answers once. */
-static ssize_t popd_discard(struct pop_session *s, const char *data, size_t len)
-{
-    const char *nl = memchr(data, '\n', len);
-
-    if (nl == NULL)
-        return (ssize_t)len;
-    s->discarding = false;
-    conn_puts(s->conn, "-ERR Line too long\r\n");
-    return nl - data + 1;
-}
+/* The reply once an over-long line has been skipped to its end. */
+static const char popd_too_long[] = "-ERR Line too long\r\n";
 
 static ssize_t popd_on_input(struct conn *c, const char *data, size_t len)
 {
@@ -85,14 +76,14 @@ static ssize_t popd_on_input(struct conn *c, const char *data, size_t len)
     if (s->state == POP_UPDATE)
         return (ssize_t)len;
     if (s->discarding)
-        return popd_discard(s, data, len);
+        return conn_discard_line(s->conn, data, len, &s->discarding, popd_too_long);
     switch (pop_parse_line(data, len, &cmd, &used)) {
     case POP_PARSE_NEED_MORE:
         return 0;
     case POP_PARSE_TOO_LONG:
         conn_notice(c, "command line over %d octets", POP_LINE_MAX);
         s->discarding = true;
-        return popd_discard(s, data, len);
+        return conn_discard_line(s->conn, data, len, &s->discarding, popd_too_long);
     case POP_PARSE_ERROR:
         if (s->sasl_pending) { /* a continuation line is base64, not a command */
             const char *end = memchr(data, '\n', used);
