@@ -4,9 +4,7 @@
  * An idling session holds no thread and no timer of its own: one process-wide tick writes the
  * keep-alives and, while enpd is unreachable, makes idlers look at the store themselves. */
 #include <errno.h>
-#include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +20,7 @@
 #define IDLE_IN_MAX        65536 /* enpd's lines are at most 8 KiB; room for a few */
 #define IDLE_RETRY_FIRST_S 1
 #define IDLE_RETRY_MAX_S   30
-#define IDLE_DONE_MAX      64 /* "DONE" with some slack; longer lines end the IDLE */
+#define IDLE_DONE_MAX      64 /* an unfinished line this long cannot be DONE: IDLE ends */
 
 /* One subscribed key and the sessions idling on it. */
 struct imap_idle_key {
@@ -34,8 +32,8 @@ struct imap_idle_key {
 
 static struct {
     struct server *srv;
-    bool enabled;
-    char keyfmt[1024], host[256], port[16];
+    bool enabled, configured;
+    struct notify_target t;
     unsigned keepalive_s, poll_s;
     /* the connection to enpd */
     int fd;
@@ -69,16 +67,12 @@ void imap_idle_configure(struct server *srv, const struct conf *conf)
     const char *missing = notify_idle_missing(conf);
 
     idle.srv = srv;
-    if (missing != NULL && (idle.enabled || idle.keyfmt[0] == '\0'))
+    if (missing != NULL && (idle.enabled || !idle.configured))
         log_info("IDLE not announced: %s", missing);
     /* sessions idling now keep going; new ones follow the new settings */
     idle.enabled = missing == NULL;
-    snprintf(idle.keyfmt, sizeof(idle.keyfmt), "%s",
-             conf_str(conf, "local.store.notifyplugin.enseventkey"));
-    snprintf(idle.host, sizeof(idle.host), "%s",
-             conf_str(conf, "local.store.notifyplugin.enshost"));
-    snprintf(idle.port, sizeof(idle.port), "%ld",
-             conf_int(conf, "local.store.notifyplugin.ensport"));
+    idle.configured = true;
+    notify_target_read(conf, &idle.t);
     idle.keepalive_s = (unsigned)conf_int(conf, "service.imap.idlekeepalive");
     idle.poll_s = (unsigned)conf_int(conf, "service.imap.idlepoll");
 }
@@ -106,7 +100,7 @@ static void idle_disconnect(const char *why)
     if (why != NULL && !idle.down_logged)
         log_warning("enpd at %s:%s unreachable (%s): idling sessions look at the store every "
                     "%u s until it is back",
-                    idle.host, idle.port, why, idle.poll_s);
+                    idle.t.host, idle.t.port, why, idle.poll_s);
     if (why != NULL)
         idle.down_logged = true;
     idle.connected = idle.connecting = false;
@@ -177,8 +171,8 @@ static int idle_on_io(sd_event_source *src, int fd, uint32_t revents, void *ud)
         idle.retry_s = IDLE_RETRY_FIRST_S;
         sd_event_source_set_io_events(idle.io, EPOLLIN);
         if (idle.down_logged)
-            log_info("enpd at %s:%s reached again: idling sessions follow its events", idle.host,
-                     idle.port);
+            log_info("enpd at %s:%s reached again: idling sessions follow its events", idle.t.host,
+                     idle.t.port);
         idle.down_logged = false;
         for (struct imap_idle_key *k = idle.keys; k != NULL && idle.connected; k = k->next)
             idle_subscribe(k, true);
@@ -216,30 +210,20 @@ static int idle_on_io(sd_event_source *src, int fd, uint32_t revents, void *ud)
 
 static void idle_connect(void)
 {
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
-    struct addrinfo *ai = NULL;
     sd_event *ev = server_event(idle.srv);
-    int one = 1;
+    const char *why;
+    bool pending;
 
     if (idle.fd >= 0 || idle.retry != NULL || ev == NULL)
         return;
     if (idle.retry_s == 0)
         idle.retry_s = IDLE_RETRY_FIRST_S;
-    if (getaddrinfo(idle.host, idle.port, &hints, &ai) != 0 || ai == NULL) {
-        idle_disconnect("local.store.notifyplugin.enshost must be an IP address");
+    idle.fd = notify_target_connect(&idle.t, &pending, &why);
+    if (idle.fd < 0) {
+        idle_disconnect(why);
         return;
     }
-    idle.fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (idle.fd < 0 ||
-        (connect(idle.fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS)) {
-        freeaddrinfo(ai);
-        idle_disconnect(strerror(errno));
-        return;
-    }
-    freeaddrinfo(ai);
-    setsockopt(idle.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    setsockopt(idle.fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+    /* done or not, EPOLLOUT says when it is (idle_on_io checks SO_ERROR) */
     idle.connecting = true;
     if (sd_event_add_io(ev, &idle.io, idle.fd, EPOLLOUT, idle_on_io, NULL) < 0)
         idle_disconnect("cannot watch the socket");
@@ -417,7 +401,7 @@ void imap_cmd_idle(struct imap_session *s, struct imap_cmd **cmd)
     idle.idlers = s;
     if (s->state == IMAP_STATE_SELECTED) {
         notify_mailbox_name(name, sizeof(name), s->user, s->sel.name);
-        if (notify_event_key(key, sizeof(key), idle.keyfmt, name))
+        if (notify_event_key(key, sizeof(key), idle.t.keyfmt, name))
             s->idle_key = idle_key_ref(key, s);
     }
     conn_set_keepalive(s->conn);
@@ -434,30 +418,26 @@ void imap_cmd_idle(struct imap_session *s, struct imap_cmd **cmd)
 
 ssize_t imap_idle_input(struct imap_session *s, const char *data, size_t len)
 {
-    const char *nl = memchr(data, '\n', len < IDLE_DONE_MAX ? len : IDLE_DONE_MAX);
-    size_t n;
+    const char *nl = memchr(data, '\n', len);
     struct imap_cmd *cmd = s->idle_cmd;
+    size_t w;
 
-    if (nl == NULL) {
-        if (len < IDLE_DONE_MAX)
-            return 0;
-        n = len; /* not DONE, whatever follows: end the IDLE and drop the line's start */
-    } else {
-        n = (size_t)(nl - data) + 1;
-    }
-    size_t w = nl != NULL ? (size_t)(nl - data) : len;
-    if (w > 0 && data[w - 1] == '\r')
-        w--;
+    if (nl == NULL && len < IDLE_DONE_MAX)
+        return 0;
+    /* a line ends IDLE whatever it is; only DONE ends it well (RFC 2177 3) */
     idle_leave(s);
     s->idle_cmd = NULL;
+    w = nl != NULL ? (size_t)(nl - data) : len;
+    if (w > 0 && data[w - 1] == '\r')
+        w--;
     if (w == 4 && strncasecmp(data, "DONE", 4) == 0)
         imap_reply_tagged(s, cmd, "OK", "IDLE terminated");
     else
         imap_reply_tagged(s, cmd, "BAD", "Expected DONE to end IDLE");
     imap_cmd_free(&cmd);
-    if (nl == NULL)
-        conn_notice(s->conn, "line during IDLE over %d octets", IDLE_DONE_MAX);
-    return nl == NULL ? (ssize_t)len : (ssize_t)n;
+    /* a long line with no end yet is left to the command parser, which skips it within its
+     * own bounds; a whole line is consumed here, and whatever follows it is a command */
+    return nl != NULL ? nl - data + 1 : 0;
 }
 
 void imap_idle_close(struct imap_session *s)

@@ -95,8 +95,12 @@ static ssize_t imapd_on_input(struct conn *c, const char *data, size_t len)
         return (ssize_t)len;
     if (s->sasl_cmd != NULL) /* AUTHENTICATE's continuation line is not a command */
         return imap_sasl_input(s, data, len);
-    if (s->idle_cmd != NULL) /* only DONE ends IDLE */
-        return imap_idle_input(s, data, len);
+    if (s->idle_cmd != NULL) { /* only DONE ends IDLE */
+        ssize_t n = imap_idle_input(s, data, len);
+        if (n != 0 || s->idle_cmd != NULL)
+            return n;
+        /* IDLE ended on an unfinished long line: the parser takes it from here */
+    }
     switch (imap_parser_feed(s->parser, data, len, &used, &out)) {
     case IMAP_PARSE_NEED_MORE:
         break;

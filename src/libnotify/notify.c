@@ -31,7 +31,8 @@ static const char *const evt_names[EVT_COUNT] = {"NewMsg", "UpdateMsg", "DeleteM
 struct notify {
     pthread_mutex_t mu;
     bool on;
-    char host[256], port[16], keyfmt[1024], hostname[256], process[32];
+    struct notify_target t;
+    char hostname[256], process[32];
     bool noneinbox;
     bool enabled[EVT_COUNT];
     int fd;           /* -1: not connected */
@@ -117,6 +118,47 @@ const char *notify_idle_missing(const struct conf *conf)
     return NULL;
 }
 
+void notify_target_read(const struct conf *conf, struct notify_target *t)
+{
+    snprintf(t->host, sizeof(t->host), "%s", conf_str(conf, "local.store.notifyplugin.enshost"));
+    snprintf(t->port, sizeof(t->port), "%ld", conf_int(conf, "local.store.notifyplugin.ensport"));
+    snprintf(t->keyfmt, sizeof(t->keyfmt), "%s",
+             conf_str(conf, "local.store.notifyplugin.enseventkey"));
+}
+
+int notify_target_connect(const struct notify_target *t, bool *pending, const char **why_r)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    int fd, one = 1;
+
+    *pending = false;
+    if (getaddrinfo(t->host, t->port, &hints, &ai) != 0 || ai == NULL) {
+        *why_r = "local.store.notifyplugin.enshost must be an IP address";
+        return -1;
+    }
+    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+        if (errno == EINPROGRESS) {
+            *pending = true;
+        } else {
+            int e = errno;
+            close(fd);
+            fd = -1;
+            errno = e;
+        }
+    }
+    freeaddrinfo(ai);
+    if (fd < 0) {
+        *why_r = strerror(errno);
+        return -1;
+    }
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+    return fd;
+}
+
 /* ---- the connection (callers hold notify.mu) ---- */
 
 static void notify_disconnect(bool failed)
@@ -136,7 +178,7 @@ static void notify_down(const char *why)
 {
     if (!notify.down_logged)
         log_warning("enpd at %s:%s unreachable (%s): events are dropped until it is back",
-                    notify.host, notify.port, why);
+                    notify.t.host, notify.t.port, why);
     notify.down_logged = true;
     notify_disconnect(true);
 }
@@ -161,51 +203,30 @@ static int notify_connect_wait(int wait_ms)
 /* Ready to send: true when connected; starts or checks a non-blocking connect otherwise. */
 static bool notify_ready(void)
 {
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
-    struct addrinfo *ai = NULL;
-    int err, one = 1;
+    const char *why;
+    bool pending;
 
     if (notify.fd >= 0 && !notify.connecting)
         return true;
     if (notify.fd >= 0) { /* a connect under way: done yet? */
         if (notify_connect_wait(0) <= 0)
             return false;
-        goto connected;
-    }
-    if (now_ms() < notify.retry_at)
-        return false;
-    /* numeric addresses only on this path: a name lookup could block the caller */
-    hints.ai_flags |= AI_NUMERICHOST;
-    if (getaddrinfo(notify.host, notify.port, &hints, &ai) != 0 || ai == NULL) {
-        notify_down("local.store.notifyplugin.enshost must be an IP address");
-        return false;
-    }
-    notify.fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (notify.fd < 0) {
-        freeaddrinfo(ai);
-        notify_down(strerror(errno));
-        return false;
-    }
-    if (connect(notify.fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-        err = errno;
-        freeaddrinfo(ai);
-        if (err == EINPROGRESS) {
-            /* a local enpd answers at once; a far or silent one costs this wait only once per
-             * retry period */
-            notify.connecting = true;
-            if (notify_connect_wait(NOTIFY_CONNECT_WAIT_MS) <= 0)
-                return false;
-            goto connected;
+    } else {
+        if (now_ms() < notify.retry_at)
+            return false;
+        notify.fd = notify_target_connect(&notify.t, &pending, &why);
+        if (notify.fd < 0) {
+            notify_down(why);
+            return false;
         }
-        notify_down(strerror(err));
-        return false;
+        /* a local enpd answers at once; a far or silent one costs this wait only once per
+         * retry period */
+        notify.connecting = pending;
+        if (pending && notify_connect_wait(NOTIFY_CONNECT_WAIT_MS) <= 0)
+            return false;
     }
-    freeaddrinfo(ai);
-connected:
-    setsockopt(notify.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    setsockopt(notify.fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
     if (notify.down_logged)
-        log_info("enpd at %s:%s reached again: publishing events", notify.host, notify.port);
+        log_info("enpd at %s:%s reached again: publishing events", notify.t.host, notify.t.port);
     notify.down_logged = false;
     notify.retry_ms = NOTIFY_RETRY_FIRST_MS;
     return true;
@@ -257,10 +278,10 @@ static void notify_publish(enum notify_event evt, const struct store_change *c, 
     int n;
 
     notify_mailbox_name(name, sizeof(name), c->user, c->mailbox);
-    if (!notify_event_key(key, sizeof(key), notify.keyfmt, name))
+    if (!notify_event_key(key, sizeof(key), notify.t.keyfmt, name))
         return;
     /* the body starts with the key's fixed part, as Sun's events do */
-    snprintf(base, sizeof(base), "%s", notify.keyfmt);
+    snprintf(base, sizeof(base), "%s", notify.t.keyfmt);
     blen = strlen(base);
     if (blen >= 2 && strcmp(base + blen - 2, "%M") == 0)
         base[blen -= 2] = '\0';
@@ -322,17 +343,14 @@ void notify_configure(struct store *st, const struct conf *conf, const char *pro
     char name[128];
     bool on = *conf_str(conf, "local.store.notifyplugin") != '\0';
 
+    struct notify_target t;
+
+    notify_target_read(conf, &t);
     pthread_mutex_lock(&notify.mu);
-    if (on && (strcmp(notify.host, conf_str(conf, "local.store.notifyplugin.enshost")) != 0 ||
-               atoi(notify.port) != conf_int(conf, "local.store.notifyplugin.ensport")))
+    if (on && (strcmp(notify.t.host, t.host) != 0 || strcmp(notify.t.port, t.port) != 0))
         notify_disconnect(false); /* enpd moved: the next event connects afresh */
     notify.on = on;
-    snprintf(notify.host, sizeof(notify.host), "%s",
-             conf_str(conf, "local.store.notifyplugin.enshost"));
-    snprintf(notify.port, sizeof(notify.port), "%ld",
-             conf_int(conf, "local.store.notifyplugin.ensport"));
-    snprintf(notify.keyfmt, sizeof(notify.keyfmt), "%s",
-             conf_str(conf, "local.store.notifyplugin.enseventkey"));
+    notify.t = t;
     snprintf(notify.process, sizeof(notify.process), "%s", process);
     if (*conf_str(conf, "local.hostname") != '\0')
         snprintf(notify.hostname, sizeof(notify.hostname), "%s", conf_str(conf, "local.hostname"));

@@ -24,6 +24,18 @@ void notify_mailbox_name(char *buf, size_t size, const char *user, const char *m
  * percent-encoded so the key has no blanks. Returns false when it does not fit. */
 bool notify_event_key(char *buf, size_t size, const char *keyfmt, const char *mailbox_name);
 
+/* Where enpd is and what keys look like: local.store.notifyplugin.{enshost,ensport,
+ * enseventkey}, read by the publisher here and by imapd's IDLE subscriber alike. */
+struct notify_target {
+    char host[256], port[16], keyfmt[1024];
+};
+void notify_target_read(const struct conf *conf, struct notify_target *t);
+
+/* Starts a non-blocking TCP connection to enpd (a numeric host only: a name lookup could
+ * block the caller), with TCP_NODELAY and SO_KEEPALIVE. Returns the socket, *pending true while
+ * the connect is still under way; -1 with a reason in *why_r. */
+int notify_target_connect(const struct notify_target *t, bool *pending, const char **why_r);
+
 /* IMAP IDLE's rule (the seed): events must be published (the plugin loaded), the key must not
  * be the default and must end in %M, and every mailbox must publish. NULL when IDLE may be
  * announced, else the setting that is missing, for the journal. */

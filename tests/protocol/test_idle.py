@@ -110,6 +110,18 @@ def test_done_and_errors(setup):
     idle(c, "b3")
     c.send("done\r\n")
     assert c.line() == "b3 OK IDLE terminated"
+    # a long line ends IDLE and nothing pipelined after it is lost
+    idle(c, "b4")
+    c.send("x" * 300 + "\r\nn1 NOOP\r\n")
+    assert c.line() == "b4 BAD Expected DONE to end IDLE"
+    assert c.line().startswith("n1 OK")
+    # ... also when it arrives in pieces: the parser skips the rest of it
+    idle(c, "b5")
+    c.send("y" * 100)
+    assert c.line() == "b5 BAD Expected DONE to end IDLE"
+    c.send("y" * 100 + "\r\nn2 NOOP\r\n")
+    assert " BAD " in c.line()
+    assert c.line().startswith("n2 OK")
 
 
 def test_keepalive(enpd_factory, lmtpd_factory, imapd_factory):
