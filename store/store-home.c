@@ -50,6 +50,13 @@ static enum store_err fold_then(struct store_tx *tx, void *vctx, struct store_er
     return rc;
 }
 
+/* A read: the same fold, into the transaction's shadow instead of the file. */
+static enum store_err fold_shadow_then(struct store_tx *tx, void *vctx, struct store_error *err)
+{
+    store_tx_shadow(tx);
+    return fold_then(tx, vctx, err);
+}
+
 static void fold_reset(void *vctx)
 {
     store_journal_reset(((struct fold_wrap *)vctx)->u);
@@ -61,17 +68,16 @@ enum store_err store_user_tx(struct store_userctx *u, enum store_tx_mode mode, s
     struct fold_wrap w = {u, fn, ctx};
     enum store_err rc;
 
-    /* Every reader sees what the journal holds: a pending journal turns a read into a write
-     * that folds it in first. Appenders hold the index shared, so none runs during the fold,
-     * and the journal can be emptied before the index is let go. */
-    if (store_journal_size(u) > 0) {
-        rc = store_tx_run_then(u->st, u->index, mode == STORE_TX_READ ? STORE_TX_WRITE : mode,
-                               fold_then, &w, fold_reset, err);
-        /* A full disk cannot take the fold; the mailboxes stay readable meanwhile, without
-         * the journalled deliveries, which stay safe in the journal until there is room. */
-        if (rc == STORE_ENOSPC && mode == STORE_TX_READ && fn != NULL)
-            rc = store_tx_run(u->st, u->index, mode, fn, ctx, err);
-    } else if (fn != NULL)
+    /* Every reader sees what the journal holds. A writer folds it in first: appenders hold the
+     * index shared, so none runs during the fold, and the journal can be emptied before the
+     * index is let go. A reader folds it into its transaction's shadow, writing nothing and
+     * waiting for no sync; the MODSEQs it sees are the ones the real fold will give, since
+     * every write folds before it changes anything. */
+    if (store_journal_size(u) > 0 && mode == STORE_TX_READ)
+        rc = fn != NULL ? store_tx_run(u->st, u->index, mode, fold_shadow_then, &w, err) : STORE_OK;
+    else if (store_journal_size(u) > 0)
+        rc = store_tx_run_then(u->st, u->index, mode, fold_then, &w, fold_reset, err);
+    else if (fn != NULL)
         rc = store_tx_run(u->st, u->index, mode, fn, ctx, err);
     else
         return STORE_OK;

@@ -1,5 +1,6 @@
 /* The one module that calls Tokyo Cabinet: open a B+ tree file for one transaction under a
  * non-blocking lock with bounded retry, run the caller's reads and writes, commit, close. */
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -19,9 +20,22 @@
 #define BACKOFF_FIRST_US 1000
 #define BACKOFF_MAX_US   50000
 
+/* A read transaction's private in-memory layer (store_tx_shadow): keys in Tokyo Cabinet's
+ * lexical order, a NULL value standing for a removed key. */
+struct shadow_rec {
+    unsigned char *key, *val;
+    size_t klen, vlen;
+};
+
+struct shadow {
+    struct shadow_rec *v;
+    size_t n, cap;
+};
+
 struct store_tx {
     TCBDB *bdb;
     const char *path;
+    struct shadow *shadow;
 };
 
 /* Tokyo Cabinet refuses a second open of one path in a process (TCETHREAD), so threads of a
@@ -226,6 +240,90 @@ static enum store_err tx_body(struct store_tx *tx, enum store_tx_mode mode, stor
     return rc;
 }
 
+/* ---- the shadow layer ---- */
+
+/* Tokyo Cabinet's default B+ tree order (tccmplexical): bytes, then the shorter key first. */
+static int key_cmp(const void *a, size_t alen, const void *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+
+    if (c != 0)
+        return c;
+    return alen < blen ? -1 : alen > blen;
+}
+
+/* Index of the first record whose key is >= key. */
+static size_t shadow_find(const struct shadow *sh, const void *key, size_t klen)
+{
+    size_t lo = 0, hi = sh->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (key_cmp(sh->v[mid].key, sh->v[mid].klen, key, klen) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static void *memdup_or_abort(const void *p, size_t len)
+{
+    unsigned char *q = malloc(len + 1);
+
+    if (q == NULL)
+        abort();
+    memcpy(q, p, len);
+    q[len] = '\0';
+    return q;
+}
+
+/* Sets key to val (NULL: removed). */
+static void shadow_set(struct shadow *sh, const void *key, size_t klen, const void *val,
+                       size_t vlen)
+{
+    size_t i = shadow_find(sh, key, klen);
+    struct shadow_rec *r;
+
+    if (i < sh->n && key_cmp(sh->v[i].key, sh->v[i].klen, key, klen) == 0) {
+        r = &sh->v[i];
+        free(r->val);
+    } else {
+        if (sh->n == sh->cap) {
+            sh->cap = sh->cap ? 2 * sh->cap : 32;
+            sh->v = realloc(sh->v, sh->cap * sizeof(*sh->v));
+            if (sh->v == NULL)
+                abort();
+        }
+        memmove(&sh->v[i + 1], &sh->v[i], (sh->n - i) * sizeof(*sh->v));
+        sh->n++;
+        r = &sh->v[i];
+        r->key = memdup_or_abort(key, klen);
+        r->klen = klen;
+    }
+    r->val = val != NULL ? memdup_or_abort(val, vlen) : NULL;
+    r->vlen = val != NULL ? vlen : 0;
+}
+
+static void shadow_free(struct shadow **sh)
+{
+    if (*sh == NULL)
+        return;
+    for (size_t i = 0; i < (*sh)->n; i++) {
+        free((*sh)->v[i].key);
+        free((*sh)->v[i].val);
+    }
+    free((*sh)->v);
+    free(*sh);
+    *sh = NULL;
+}
+
+void store_tx_shadow(struct store_tx *tx)
+{
+    if (tx->shadow == NULL && (tx->shadow = calloc(1, sizeof(*tx->shadow))) == NULL)
+        abort();
+}
+
 enum store_err store_tx_run(struct store *st, const char *path, enum store_tx_mode mode,
                             store_tx_fn *fn, void *ctx, struct store_error *err)
 {
@@ -236,7 +334,7 @@ enum store_err store_tx_run_then(struct store *st, const char *path, enum store_
                                  store_tx_fn *fn, void *ctx, store_tx_after_fn *after,
                                  struct store_error *err)
 {
-    struct store_tx tx = {NULL, path};
+    struct store_tx tx = {NULL, path, NULL};
     uint64_t deadline = now_us() + (uint64_t)st->lock_timeout_ms * 1000u;
     struct path_lock *pl = path_lock_ref(path);
     struct timespec abs;
@@ -267,6 +365,7 @@ enum store_err store_tx_run_then(struct store *st, const char *path, enum store_
          * caller report failure (an MTA would then deliver the message twice). */
         tcbdbclose(tx.bdb);
         tcbdbdel(tx.bdb);
+        shadow_free(&tx.shadow);
     }
     pthread_mutex_unlock(&pl->mu);
     path_lock_unref(pl);
@@ -279,8 +378,20 @@ enum store_err store_tx_get(struct store_tx *tx, const void *key, size_t klen, v
                             size_t *len_r, struct store_error *err)
 {
     int sp = 0;
-    void *v = tcbdbget(tx->bdb, key, (int)klen, &sp);
+    void *v;
 
+    if (tx->shadow != NULL) {
+        const struct shadow *sh = tx->shadow;
+        size_t i = shadow_find(sh, key, klen);
+        if (i < sh->n && key_cmp(sh->v[i].key, sh->v[i].klen, key, klen) == 0) {
+            if (sh->v[i].val == NULL)
+                return STORE_ENOTFOUND;
+            *val_r = memdup_or_abort(sh->v[i].val, sh->v[i].vlen);
+            *len_r = sh->v[i].vlen;
+            return STORE_OK;
+        }
+    }
+    v = tcbdbget(tx->bdb, key, (int)klen, &sp);
     if (v == NULL) {
         if (tcbdbecode(tx->bdb) == TCENOREC)
             return STORE_ENOTFOUND; /* a normal answer: no message set in err */
@@ -294,6 +405,10 @@ enum store_err store_tx_get(struct store_tx *tx, const void *key, size_t klen, v
 enum store_err store_tx_put(struct store_tx *tx, const void *key, size_t klen, const void *val,
                             size_t vlen, struct store_error *err)
 {
+    if (tx->shadow != NULL) {
+        shadow_set(tx->shadow, key, klen, val, vlen);
+        return STORE_OK;
+    }
     if (!tcbdbput(tx->bdb, key, (int)klen, val, (int)vlen))
         return tx_fail(tx, "write", err);
     return STORE_OK;
@@ -302,6 +417,10 @@ enum store_err store_tx_put(struct store_tx *tx, const void *key, size_t klen, c
 enum store_err store_tx_del(struct store_tx *tx, const void *key, size_t klen,
                             struct store_error *err)
 {
+    if (tx->shadow != NULL) {
+        shadow_set(tx->shadow, key, klen, NULL, 0);
+        return STORE_OK;
+    }
     if (!tcbdbout(tx->bdb, key, (int)klen) && tcbdbecode(tx->bdb) != TCENOREC)
         return tx_fail(tx, "delete in", err);
     return STORE_OK;
@@ -310,11 +429,14 @@ enum store_err store_tx_del(struct store_tx *tx, const void *key, size_t klen,
 enum store_err store_tx_del_prefix(struct store_tx *tx, const void *prefix, size_t plen,
                                    struct store_error *err)
 {
-    BDBCUR *cur = tcbdbcurnew(tx->bdb);
+    BDBCUR *cur;
     enum store_err rc = STORE_OK;
     const void *k;
     int ks;
 
+    /* A shadow only ever takes a fold's records (puts); nothing removes ranges in one. */
+    assert(tx->shadow == NULL);
+    cur = tcbdbcurnew(tx->bdb);
     if (cur == NULL)
         abort();
     if (!tcbdbcurjump(cur, prefix, (int)plen))
@@ -332,13 +454,24 @@ out:
     return rc;
 }
 
+static bool has_prefix(const void *key, size_t klen, const void *prefix, size_t plen)
+{
+    return klen >= plen && memcmp(key, prefix, plen) == 0;
+}
+
+/* Walks the file's keys and the shadow's together in key order; a shadow record hides the
+ * file's record with its key, and a removed one hides it without being shown. */
 enum store_err store_tx_scan(struct store_tx *tx, const void *prefix, size_t plen,
                              const void *start, size_t slen, store_scan_fn *fn, void *ctx,
                              struct store_error *err)
 {
+    const struct shadow *sh = tx->shadow;
     BDBCUR *cur = tcbdbcurnew(tx->bdb);
+    const struct shadow_rec *r;
     const void *k, *v;
-    int ks, vs;
+    int ks = 0, vs;
+    size_t i = 0;
+    bool in_file;
 
     if (cur == NULL)
         abort();
@@ -346,17 +479,31 @@ enum store_err store_tx_scan(struct store_tx *tx, const void *prefix, size_t ple
         start = prefix;
         slen = plen;
     }
-    if (tcbdbcurjump(cur, start, (int)slen)) {
-        do {
-            k = tcbdbcurkey3(cur, &ks);
-            if (k == NULL || (size_t)ks < plen || memcmp(k, prefix, plen) != 0)
+    if (sh != NULL)
+        i = shadow_find(sh, start, slen);
+    in_file = tcbdbcurjump(cur, start, (int)slen);
+    for (;;) {
+        k = in_file ? tcbdbcurkey3(cur, &ks) : NULL;
+        if (k != NULL && !has_prefix(k, (size_t)ks, prefix, plen))
+            k = NULL; /* past the range: keys only grow from here */
+        r = sh != NULL && i < sh->n && has_prefix(sh->v[i].key, sh->v[i].klen, prefix, plen)
+                ? &sh->v[i]
+                : NULL;
+        if (k == NULL && r == NULL)
+            break;
+        int c = k == NULL ? -1 : r == NULL ? 1 : key_cmp(r->key, r->klen, k, (size_t)ks);
+        if (c <= 0) {
+            i++;
+            if (c == 0)
+                in_file = tcbdbcurnext(cur);
+            if (r->val != NULL && !fn(r->key, r->klen, r->val, r->vlen, ctx))
                 break;
-            v = tcbdbcurval3(cur, &vs);
-            if (v == NULL)
-                break;
-            if (!fn(k, (size_t)ks, v, (size_t)vs, ctx))
-                break;
-        } while (tcbdbcurnext(cur));
+            continue;
+        }
+        v = tcbdbcurval3(cur, &vs);
+        if (v == NULL || !fn(k, (size_t)ks, v, (size_t)vs, ctx))
+            break;
+        in_file = tcbdbcurnext(cur);
     }
     tcbdbcurdel(cur);
     if (tcbdbecode(tx->bdb) != TCESUCCESS && tcbdbecode(tx->bdb) != TCENOREC)

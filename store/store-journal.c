@@ -363,6 +363,14 @@ enum store_err store_journal_fold(struct store_tx *tx, const struct store_userct
         free(j.path);
         return errno == ENOENT ? STORE_OK : store_fail_errno(err, errno, "open journal");
     }
+    /* A reader folding into its shadow runs beside appenders: waiting for the one that holds
+     * the journal (one fdatasync at most) means it sees only records made durable. */
+    while (flock(j.fd, LOCK_SH) != 0)
+        if (errno != EINTR) {
+            rc = store_fail_errno(err, errno, "lock %s", j.path);
+            store_journal_close(&j);
+            return rc;
+        }
     rc = journal_load(&j, err);
     if (rc == STORE_OK && j.n > 0)
         rc = store_usage_load(tx, &usage, err);

@@ -100,9 +100,14 @@ enum store_err store_tx_put(struct store_tx *tx, const void *key, size_t klen, c
 /* Removing an absent key is not an error. */
 enum store_err store_tx_del(struct store_tx *tx, const void *key, size_t klen,
                             struct store_error *err);
-/* Removes every key starting with prefix. */
+/* Removes every key starting with prefix (not in a shadowed transaction). */
 enum store_err store_tx_del_prefix(struct store_tx *tx, const void *prefix, size_t plen,
                                    struct store_error *err);
+
+/* Inside a read transaction: from here on its puts and deletes go to a private layer in memory
+ * that its later reads and scans see over the file, and that is dropped when it ends. How a
+ * reader sees journalled deliveries without writing the index (store_user_tx). */
+void store_tx_shadow(struct store_tx *tx);
 
 /* Calls fn for each key >= start that begins with prefix, in key order, until fn returns
  * false. Key and value are valid only during the call; fn must not modify the index. */

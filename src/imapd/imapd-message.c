@@ -10,13 +10,6 @@
 #include "imapd-seqset.h"
 #include "imapd.h"
 
-static int imap_uid_cmp(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-    return x < y ? -1 : x > y;
-}
-
 const struct imap_arg *imap_args_of(const struct imap_cmd *cmd, bool *uid_r)
 {
     *uid_r = cmd->name_len == 3 && strncasecmp(cmd->name, "UID", 3) == 0;
@@ -243,73 +236,51 @@ void imap_cmd_expunge(struct imap_session *s, struct imap_cmd **cmd)
     imap_run(s, cmd, expunge_work);
 }
 
-/* Flag changes other sessions made since the last report, as FETCH (FLAGS) (RFC 3501 7.4.2),
- * for messages this session already knows. */
-static void imap_sync_flags(struct imap_session *s, uint32_t last_known, FILE *out)
+/* Brings the session's view up to date from what changed after the MODSEQ it last reported:
+ * messages expunged elsewhere, then flag changes of messages it knows as FETCH (FLAGS), then
+ * new ones as EXISTS (RFC 3501 7.4.1 allows EXPUNGE here, at a command that is not FETCH, STORE
+ * or SEARCH). The work is proportional to the changes, not to the mailbox. */
+void imap_sync(struct imap_session *s, FILE *out)
 {
     struct store_msg *changed = NULL;
-    uint32_t *gone = NULL;
-    size_t nchanged = 0, ngone = 0;
+    uint32_t *gone = NULL, *grown;
+    size_t nchanged = 0, ngone = 0, added = 0;
+    uint64_t top = s->sel.modseq;
     struct store_error err;
 
     if (store_msg_changes(imapd_store(), s->user, s->sel.id, s->sel.modseq, &changed, &nchanged,
                           &gone, &ngone, &err) != STORE_OK)
         return;
+    grown = realloc(s->sel.uids, (s->sel.n + nchanged + 1) * sizeof(*grown));
+    if (grown == NULL)
+        goto out; /* nothing reported: the next sync asks again */
+    s->sel.uids = grown;
+    for (size_t i = 0; i < ngone; i++)
+        imap_forget(s, gone[i], out);
+    uint32_t last = s->sel.n ? s->sel.uids[s->sel.n - 1] : 0;
     for (size_t i = 0; i < nchanged; i++) {
-        uint32_t seq = changed[i].uid <= last_known ? imap_seq_of(s, changed[i].uid) : 0;
-        if (changed[i].modseq > s->sel.modseq)
-            s->sel.modseq = changed[i].modseq;
-        if (seq == 0)
+        const struct store_msg *m = &changed[i];
+        uint32_t seq;
+        if (m->modseq > top)
+            top = m->modseq;
+        if (m->uid > last) {
+            s->sel.uids[s->sel.n + added++] = m->uid;
+            continue;
+        }
+        if ((seq = imap_seq_of(s, m->uid)) == 0)
             continue;
         fprintf(out, "* %u FETCH (FLAGS ", seq);
-        imap_out_flags(out, changed[i].flags, changed[i].keywords,
-                       s->sel.first_recent != 0 && changed[i].uid >= s->sel.first_recent);
+        imap_out_flags(out, m->flags, m->keywords,
+                       s->sel.first_recent != 0 && m->uid >= s->sel.first_recent);
         fputs(")\r\n", out);
     }
-    store_msg_list_free(&changed, nchanged);
-    free(gone);
-}
-
-/* Brings the session's view up to date: messages expunged elsewhere, flag changes, then new ones
- * (RFC 3501 7.4.1 allows EXPUNGE here, at a command that is not FETCH, STORE or SEARCH). */
-void imap_sync(struct imap_session *s, FILE *out)
-{
-    struct store_msg *msgs = NULL;
-    struct store_error err;
-    size_t n = 0;
-
-    if (store_msg_list(imapd_store(), s->user, s->sel.id, 1, 0, &msgs, &n, &err) != STORE_OK)
-        return;
-    uint32_t *now = calloc(n + 1, sizeof(*now));
-    if (now == NULL) {
-        store_msg_list_free(&msgs, n);
-        return;
-    }
-    for (size_t i = 0; i < n; i++)
-        now[i] = msgs[i].uid;
-    for (size_t i = 0; i < s->sel.n;) {
-        uint32_t u = s->sel.uids[i];
-        bool kept = bsearch(&u, now, n, sizeof(*now), imap_uid_cmp) != NULL;
-        if (!kept)
-            imap_forget(s, u, out);
-        else
-            i++;
-    }
-    uint32_t last = s->sel.n ? s->sel.uids[s->sel.n - 1] : 0;
-    size_t added = 0;
-    imap_sync_flags(s, last, out);
-    uint32_t *grown = realloc(s->sel.uids, (s->sel.n + n + 1) * sizeof(*grown));
-    if (grown != NULL) {
-        s->sel.uids = grown;
-        for (size_t i = 0; i < n; i++)
-            if (now[i] > last)
-                s->sel.uids[s->sel.n + added++] = now[i];
-        s->sel.n += added;
-    }
+    s->sel.n += added;
+    s->sel.modseq = top;
     if (added > 0)
         fprintf(out, "* %zu EXISTS\r\n", s->sel.n);
-    free(now);
-    store_msg_list_free(&msgs, n);
+out:
+    store_msg_list_free(&changed, nchanged);
+    free(gone);
 }
 
 static void check_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *out)

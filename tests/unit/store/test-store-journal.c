@@ -59,12 +59,14 @@ static uint32_t messages_in(struct store *st, const char *user, const char *name
     return n;
 }
 
-/* The first delivery makes the index; later ones go to the journal, and any reader folds them
- * in, after which the journal is empty again. */
+/* The first delivery makes the index; later ones go to the journal. A reader sees them without
+ * writing anything; a fold moves them into the index and empties the journal. */
 static void test_commit_and_fold(void **state)
 {
     struct store *st = test_store_new();
-    char *jpath = journal_of(st, "jane");
+    char *jpath = journal_of(st, "jane"), *ipath;
+    struct store_error err;
+    struct stat before, after;
     uint32_t uid;
 
     for (uint32_t i = 1; i <= 3; i++) {
@@ -72,12 +74,76 @@ static void test_commit_and_fold(void **state)
         assert_int_equal(uid, i);
     }
     assert_true(file_size(jpath) > 0);
+    ipath = strdup(jpath);
+    strcpy(strrchr(ipath, '.'), ".tcb");
+    assert_int_equal(stat(ipath, &before), 0);
     assert_int_equal(messages_in(st, "jane", "INBOX"), 3);
+    assert_int_equal(stat(ipath, &after), 0);
+    assert_true(before.st_mtim.tv_sec == after.st_mtim.tv_sec &&
+                before.st_mtim.tv_nsec == after.st_mtim.tv_nsec);
+    assert_true(file_size(jpath) > 0);
+    assert_int_equal(store_fold(st, "jane", &err), STORE_OK);
     assert_int_equal(file_size(jpath), 0);
+    assert_int_equal(messages_in(st, "jane", "INBOX"), 3);
+    free(ipath);
     char *body = test_body_read(st, "jane", test_mailbox_id(st, "jane", "INBOX"), 3);
     assert_string_equal(body, "From: a@example.org\r\nSubject: j\r\n\r\nbody\r\n");
     free(body);
     free(jpath);
+    test_store_free(&st);
+}
+
+/* What a reader sees of journalled deliveries (its shadow fold) is exactly what the index holds
+ * after the real fold: the same messages in UID order among those already folded, the same
+ * MODSEQs, counters and changes. */
+static void test_reader_sees_what_fold_makes(void **state)
+{
+    struct store *st = test_store_new();
+    struct store_msg *seen = NULL, *folded = NULL, *changed = NULL;
+    size_t nseen = 0, nfolded = 0, nchanged = 0, ngone = 0;
+    struct store_mailbox mb_seen, mb_folded;
+    uint32_t id, *gone = NULL;
+    struct store_error err;
+
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(test_deliver(st, "jane", NULL, msg, NULL, NULL), STORE_OK);
+    assert_int_equal(store_fold(st, "jane", &err), STORE_OK);
+    assert_int_equal(store_mailbox_get(st, "jane", "INBOX", &mb_seen, &err), STORE_OK);
+    uint64_t since = mb_seen.highestmodseq;
+    store_mailbox_clear(&mb_seen);
+    for (int i = 0; i < 4; i++) /* 4..7 stay in the journal */
+        assert_int_equal(test_deliver(st, "jane", NULL, msg, NULL, NULL), STORE_OK);
+    id = test_mailbox_id(st, "jane", "INBOX");
+    assert_int_equal(store_msg_list(st, "jane", id, 1, 0, &seen, &nseen, &err), STORE_OK);
+    assert_int_equal(store_mailbox_get(st, "jane", "INBOX", &mb_seen, &err), STORE_OK);
+    assert_int_equal(store_msg_changes(st, "jane", id, since, &changed, &nchanged, &gone, &ngone, &err),
+                     STORE_OK);
+    assert_int_equal(nchanged, 4);
+    assert_int_equal(ngone, 0);
+    assert_int_equal(changed[0].uid, 4);
+    assert_int_equal(changed[3].uid, 7);
+    assert_int_equal(changed[3].modseq, since + 4);
+    assert_int_equal(store_fold(st, "jane", &err), STORE_OK);
+    assert_int_equal(store_msg_list(st, "jane", id, 1, 0, &folded, &nfolded, &err), STORE_OK);
+    assert_int_equal(store_mailbox_get(st, "jane", "INBOX", &mb_folded, &err), STORE_OK);
+    assert_int_equal(nseen, 7);
+    assert_int_equal(nfolded, 7);
+    for (size_t i = 0; i < nseen; i++) {
+        assert_int_equal(seen[i].uid, i + 1);
+        assert_int_equal(seen[i].uid, folded[i].uid);
+        assert_int_equal(seen[i].modseq, folded[i].modseq);
+        assert_int_equal(seen[i].size, folded[i].size);
+    }
+    assert_int_equal(mb_seen.uidnext, mb_folded.uidnext);
+    assert_int_equal(mb_seen.highestmodseq, mb_folded.highestmodseq);
+    assert_int_equal(mb_seen.messages, mb_folded.messages);
+    assert_int_equal(mb_seen.unseen, mb_folded.unseen);
+    store_mailbox_clear(&mb_seen);
+    store_mailbox_clear(&mb_folded);
+    store_msg_list_free(&seen, nseen);
+    store_msg_list_free(&folded, nfolded);
+    store_msg_list_free(&changed, nchanged);
+    free(gone);
     test_store_free(&st);
 }
 
@@ -221,6 +287,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_commit_and_fold),
+        cmocka_unit_test(test_reader_sees_what_fold_makes),
         cmocka_unit_test(test_torn_tail),
         cmocka_unit_test(test_stale_records_skipped),
         cmocka_unit_test(test_quota_counts_journal),
