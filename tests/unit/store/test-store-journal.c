@@ -116,8 +116,9 @@ static void test_reader_sees_what_fold_makes(void **state)
     id = test_mailbox_id(st, "jane", "INBOX");
     assert_int_equal(store_msg_list(st, "jane", id, 1, 0, &seen, &nseen, &err), STORE_OK);
     assert_int_equal(store_mailbox_get(st, "jane", "INBOX", &mb_seen, &err), STORE_OK);
-    assert_int_equal(store_msg_changes(st, "jane", id, since, &changed, &nchanged, &gone, &ngone, &err),
-                     STORE_OK);
+    assert_int_equal(
+        store_msg_changes(st, "jane", id, since, &changed, &nchanged, &gone, &ngone, &err),
+        STORE_OK);
     assert_int_equal(nchanged, 4);
     assert_int_equal(ngone, 0);
     assert_int_equal(changed[0].uid, 4);
