@@ -4,6 +4,7 @@
  * An idling session holds no thread and no timer of its own: one process-wide tick writes the
  * keep-alives and, while enpd is unreachable, makes idlers look at the store themselves. */
 #include <errno.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,12 +23,32 @@
 #define IDLE_RETRY_MAX_S   30
 #define IDLE_DONE_MAX      64 /* an unfinished line this long cannot be DONE: IDLE ends */
 
-/* One subscribed key and the sessions idling on it. */
+/* The last change list taken for a key's mailbox, shared by the looks its event causes: the
+ * first session's look reads the store, the others report from the same list (imap_sync_apply
+ * skips what each has seen). Taken and read under mu on pool threads; refs are counted on the
+ * loop (the key holds one, each job in flight one). */
+struct idle_changes {
+    pthread_mutex_t mu;
+    unsigned refs;
+    bool valid;
+    uint64_t gen; /* the key's generation when the list was taken */
+    uint32_t mailbox_id;
+    uint64_t since;
+    struct store_msg *changed;
+    size_t nchanged;
+    uint32_t *gone;
+    size_t ngone;
+};
+
+/* One subscribed key and the sessions idling on it. gen counts the events (and polls) that
+ * asked for a fresh look. */
 struct imap_idle_key {
     struct imap_idle_key *next;
     char *key;
     struct imap_session **sessions;
     size_t n, cap;
+    uint64_t gen;
+    struct idle_changes *changes;
 };
 
 static struct {
@@ -137,6 +158,13 @@ static void idle_subscribe(const struct imap_idle_key *k, bool on)
 
 static void idle_poke(struct imap_session *s);
 
+/* Every key's next look reads the store afresh. */
+static void idle_keys_stale(void)
+{
+    for (struct imap_idle_key *k = idle.keys; k != NULL; k = k->next)
+        k->gen++;
+}
+
 static void idle_event(const char *line, size_t len)
 {
     const char *key, *sp;
@@ -148,6 +176,7 @@ static void idle_event(const char *line, size_t len)
     size_t klen = sp != NULL ? (size_t)(sp - key) : len - 6;
     for (struct imap_idle_key *k = idle.keys; k != NULL; k = k->next)
         if (strlen(k->key) == klen && memcmp(k->key, key, klen) == 0) {
+            k->gen++;
             for (size_t i = 0; i < k->n; i++)
                 idle_poke(k->sessions[i]);
             return;
@@ -177,6 +206,7 @@ static int idle_on_io(sd_event_source *src, int fd, uint32_t revents, void *ud)
         for (struct imap_idle_key *k = idle.keys; k != NULL && idle.connected; k = k->next)
             idle_subscribe(k, true);
         /* what happened while enpd was away is not in its events: look once */
+        idle_keys_stale();
         for (struct imap_session *s = idle.idlers; s != NULL; s = s->idle_next)
             idle_poke(s);
         return 0;
@@ -243,6 +273,7 @@ static int idle_on_tick(sd_event_source *src, uint64_t usec, void *ud)
     }
     if (!idle.connected && now - idle.last_poll >= (uint64_t)idle.poll_s * 1000000u) {
         idle.last_poll = now;
+        idle_keys_stale();
         for (struct imap_session *s = idle.idlers; s != NULL; s = s->idle_next)
             idle_poke(s);
     }
@@ -257,11 +288,66 @@ static int idle_on_tick(sd_event_source *src, uint64_t usec, void *ud)
 
 /* ---- sessions ---- */
 
+static struct idle_changes *idle_changes_new(void)
+{
+    struct idle_changes *c = calloc(1, sizeof(*c));
+
+    if (c == NULL)
+        return NULL;
+    pthread_mutex_init(&c->mu, NULL);
+    c->refs = 1;
+    return c;
+}
+
+static void idle_changes_drop(struct idle_changes *c)
+{
+    store_msg_list_free(&c->changed, c->nchanged);
+    free(c->gone);
+    c->gone = NULL;
+    c->ngone = 0;
+    c->valid = false;
+}
+
+static void idle_changes_unref(struct idle_changes **cp)
+{
+    struct idle_changes *c = *cp;
+
+    *cp = NULL;
+    if (c == NULL || --c->refs > 0)
+        return;
+    idle_changes_drop(c);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
 struct idle_job {
     struct imap_session *s;
+    struct idle_changes *changes; /* NULL: the session looks on its own */
+    uint64_t gen;
     char *buf;
     size_t len;
 };
+
+/* The session's look through the shared list, taking it afresh when it is older than the
+ * event that asked for this look, of another mailbox, or starts above the session's MODSEQ. */
+static void idle_sync_shared(struct imap_session *s, struct idle_changes *c, uint64_t gen,
+                             FILE *out)
+{
+    struct store_error err;
+
+    pthread_mutex_lock(&c->mu);
+    if (!c->valid || c->gen < gen || c->mailbox_id != s->sel.id || c->since > s->sel.modseq) {
+        idle_changes_drop(c);
+        c->valid = store_msg_changes(imapd_store(), s->user, s->sel.id, s->sel.modseq, &c->changed,
+                                     &c->nchanged, &c->gone, &c->ngone, &err) == STORE_OK;
+        c->gen = gen;
+        c->mailbox_id = s->sel.id;
+        c->since = s->sel.modseq;
+    }
+    if (c->valid)
+        imap_sync_apply(s, c->changed, c->nchanged, c->gone, c->ngone, out);
+    pthread_mutex_unlock(&c->mu);
+}
 
 static void idle_sync_work(void *arg)
 {
@@ -270,7 +356,9 @@ static void idle_sync_work(void *arg)
 
     if (out == NULL)
         return;
-    if (job->s->state == IMAP_STATE_SELECTED)
+    if (job->s->state == IMAP_STATE_SELECTED && job->changes != NULL)
+        idle_sync_shared(job->s, job->changes, job->gen, out);
+    else if (job->s->state == IMAP_STATE_SELECTED)
         imap_sync(job->s, out);
     if (fclose(out) != 0) {
         free(job->buf);
@@ -287,6 +375,7 @@ static void idle_sync_done(void *arg)
     if (job->buf != NULL && job->len > 0)
         conn_write(s->conn, job->buf, job->len);
     free(job->buf);
+    idle_changes_unref(&job->changes);
     free(job);
     s->idle_syncing = false;
     if (s->idle_again && s->idle_cmd != NULL) {
@@ -310,7 +399,13 @@ static void idle_poke(struct imap_session *s)
     if (job == NULL)
         return;
     job->s = s;
+    if (s->idle_key != NULL && s->idle_key->changes != NULL) {
+        job->changes = s->idle_key->changes;
+        job->changes->refs++;
+        job->gen = s->idle_key->gen;
+    }
     if (conn_submit(s->conn, idle_sync_work, idle_sync_done, job) < 0) {
+        idle_changes_unref(&job->changes);
         free(job);
         return;
     }
@@ -330,6 +425,7 @@ static struct imap_idle_key *idle_key_ref(const char *key, struct imap_session *
             free(k);
             return NULL;
         }
+        k->changes = idle_changes_new(); /* without it each session looks on its own */
         k->next = idle.keys;
         idle.keys = k;
         idle_subscribe(k, true);
@@ -361,6 +457,7 @@ static void idle_key_unref(struct imap_idle_key *k, struct imap_session *s)
     for (pp = &idle.keys; *pp != k; pp = &(*pp)->next)
         ;
     *pp = k->next;
+    idle_changes_unref(&k->changes);
     free(k->sessions);
     free(k->key);
     free(k);

@@ -236,24 +236,20 @@ void imap_cmd_expunge(struct imap_session *s, struct imap_cmd **cmd)
     imap_run(s, cmd, expunge_work);
 }
 
-/* Brings the session's view up to date from what changed after the MODSEQ it last reported:
- * messages expunged elsewhere, then flag changes of messages it knows as FETCH (FLAGS), then
- * new ones as EXISTS (RFC 3501 7.4.1 allows EXPUNGE here, at a command that is not FETCH, STORE
- * or SEARCH). The work is proportional to the changes, not to the mailbox. */
-void imap_sync(struct imap_session *s, FILE *out)
+/* Reports changes (from store_msg_changes) the session has not seen: messages expunged
+ * elsewhere, then flag changes of messages it knows as FETCH (FLAGS), then new ones as EXISTS
+ * (RFC 3501 7.4.1 allows EXPUNGE here, at a command that is not FETCH, STORE or SEARCH).
+ * Changes at or below the session's MODSEQ are skipped, so one list taken for the lowest MODSEQ
+ * serves every session on the mailbox. */
+void imap_sync_apply(struct imap_session *s, const struct store_msg *changed, size_t nchanged,
+                     const uint32_t *gone, size_t ngone, FILE *out)
 {
-    struct store_msg *changed = NULL;
-    uint32_t *gone = NULL, *grown;
-    size_t nchanged = 0, ngone = 0, added = 0;
+    uint32_t *grown = realloc(s->sel.uids, (s->sel.n + nchanged + 1) * sizeof(*grown));
     uint64_t top = s->sel.modseq;
-    struct store_error err;
+    size_t added = 0;
 
-    if (store_msg_changes(imapd_store(), s->user, s->sel.id, s->sel.modseq, &changed, &nchanged,
-                          &gone, &ngone, &err) != STORE_OK)
-        return;
-    grown = realloc(s->sel.uids, (s->sel.n + nchanged + 1) * sizeof(*grown));
     if (grown == NULL)
-        goto out; /* nothing reported: the next sync asks again */
+        return; /* nothing reported: the next sync asks again */
     s->sel.uids = grown;
     for (size_t i = 0; i < ngone; i++)
         imap_forget(s, gone[i], out);
@@ -261,6 +257,8 @@ void imap_sync(struct imap_session *s, FILE *out)
     for (size_t i = 0; i < nchanged; i++) {
         const struct store_msg *m = &changed[i];
         uint32_t seq;
+        if (m->modseq <= s->sel.modseq)
+            continue;
         if (m->modseq > top)
             top = m->modseq;
         if (m->uid > last) {
@@ -278,7 +276,21 @@ void imap_sync(struct imap_session *s, FILE *out)
     s->sel.modseq = top;
     if (added > 0)
         fprintf(out, "* %zu EXISTS\r\n", s->sel.n);
-out:
+}
+
+/* Brings the session's view up to date; the work is proportional to the changes since the
+ * MODSEQ it last reported, not to the mailbox. */
+void imap_sync(struct imap_session *s, FILE *out)
+{
+    struct store_msg *changed = NULL;
+    uint32_t *gone = NULL;
+    size_t nchanged = 0, ngone = 0;
+    struct store_error err;
+
+    if (store_msg_changes(imapd_store(), s->user, s->sel.id, s->sel.modseq, &changed, &nchanged,
+                          &gone, &ngone, &err) != STORE_OK)
+        return;
+    imap_sync_apply(s, changed, nchanged, gone, ngone, out);
     store_msg_list_free(&changed, nchanged);
     free(gone);
 }

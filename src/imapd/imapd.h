@@ -134,6 +134,10 @@ void imap_cmd_check(struct imap_session *s, struct imap_cmd **cmd);
 /* Untagged EXPUNGE, FETCH (FLAGS) and EXISTS for what other sessions changed in the selected
  * mailbox since the last report (on a pool thread). */
 void imap_sync(struct imap_session *s, FILE *out);
+/* The reporting half of imap_sync, for a change list another session's look may have taken
+ * (imapd-idle.c): lists from store_msg_changes with since at or below the session's MODSEQ. */
+void imap_sync_apply(struct imap_session *s, const struct store_msg *changed, size_t nchanged,
+                     const uint32_t *gone, size_t ngone, FILE *out);
 
 /* IDLE (imapd-idle.c). imap_idle_configure takes the notify settings at start and reload;
  * imap_idle_enabled says whether the seed's rule lets IDLE be announced. While s->idle_cmd is

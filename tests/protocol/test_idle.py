@@ -95,6 +95,34 @@ def test_flags_and_expunge_from_another_session(setup):
     assert tagged == "f OK FETCH completed"
 
 
+def test_idlers_of_one_mailbox_at_different_points(setup):
+    """Sessions idling on one mailbox share the process's look at the store after an event;
+    each still hears exactly what it has not seen, wherever it stood."""
+    setup.deliver()
+    behind = setup.client()
+    assert "* 1 EXISTS" in behind.cmd("s SELECT INBOX")[0]
+    setup.deliver()
+    ahead = [setup.client() for _ in range(3)]
+    for c in ahead:
+        assert "* 2 EXISTS" in c.cmd("s SELECT INBOX")[0]
+        idle(c)
+    idle(behind)
+    assert behind.line() == "* 2 EXISTS"
+    setup.deliver()
+    for c in ahead + [behind]:
+        assert c.line() == "* 3 EXISTS"
+    m = imaplib.IMAP4("127.0.0.1", setup.imapd.ports["imap"])
+    m.login("alice", "secret")
+    m.select("INBOX")
+    m.store("1", "+FLAGS", "(\\Seen)")
+    assert behind.line() == "* 1 FETCH (FLAGS (\\Seen \\Recent))"  # it saw message 1 first
+    for c in ahead:
+        assert c.line() == "* 1 FETCH (FLAGS (\\Seen))"
+    m.logout()
+    for c in ahead + [behind]:
+        assert done(c) == []
+
+
 def test_done_and_errors(setup):
     c = setup.client()
     idle(c, "a1")  # authenticated state: nothing to report, but allowed
