@@ -472,6 +472,9 @@ const struct param param_table[] = {
     EVENT_ROW("UnderQuota"),
     EVENT_ROW("Login"),
     EVENT_ROW("Logout"),
+    /* not an ENS type of Sun's: the name its JMQ plugin gives a flag change that is neither a
+     * read nor a trash, published so that IDLE hears of every change */
+    EVENT_ROW("MsgFlags"),
     {.name = "local.enpd.port",
      .type = PARAM_INT,
      .def = "7997",

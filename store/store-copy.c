@@ -177,7 +177,8 @@ static enum store_err copy_fn(struct store_tx *tx, void *vctx, struct store_erro
         rc = store_mbx_save(tx, &smb, err);
     if (rc == STORE_OK && n > 0) {
         store_changeset_add(&c->cs, STORE_CHANGE_NEW, c->u->user, dst, NULL, c->res.dst_uids,
-                            c->res.n);
+                            c->res.n)
+            ->appended = true;
         if (c->move)
             store_changeset_add(&c->cs, STORE_CHANGE_EXPUNGE, c->u->user, &smb, NULL,
                                 c->res.src_uids, c->res.n);

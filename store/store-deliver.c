@@ -17,6 +17,7 @@ struct dlv_box {
     struct store_mailbox mb;
     uint32_t *uids;
     size_t nuids;
+    bool appended; /* an APPEND among them */
 };
 
 struct dlv_ctx {
@@ -143,6 +144,7 @@ static enum store_err dlv_one(struct store_tx *tx, struct dlv_ctx *c, size_t i,
     if (rc == STORE_OK) {
         store_journal_account(&box->mb, usage, &m);
         box->uids[box->nuids++] = m.uid;
+        box->appended |= d->append;
         d->mailbox_id = id;
         d->uidvalidity = box->mb.uidvalidity;
         d->uid = m.uid;
@@ -174,7 +176,8 @@ static void dlv_events(struct dlv_ctx *c)
     for (size_t i = 0; i < c->nbox; i++)
         if (c->box[i].nuids > 0)
             store_changeset_add(&c->cs, STORE_CHANGE_NEW, c->u->user, &c->box[i].mb, NULL,
-                                c->box[i].uids, c->box[i].nuids);
+                                c->box[i].uids, c->box[i].nuids)
+                ->appended = c->box[i].appended;
 }
 
 static enum store_err dlv_fn(struct store_tx *tx, void *vctx, struct store_error *err)

@@ -37,6 +37,7 @@ static enum store_err flags_fn(struct store_tx *tx, void *vctx, struct store_err
     struct store_mailbox mb;
     struct store_msg m;
     uint64_t modseq, old;
+    uint32_t gained = 0;
     enum store_err rc = store_mbx_load(tx, c->id, &mb, err);
     char *kw;
 
@@ -64,6 +65,7 @@ static enum store_err flags_fn(struct store_tx *tx, void *vctx, struct store_err
             continue;
         }
         store_mbx_count_remove(&mb, &m);
+        gained |= nf & ~m.flags;
         m.flags = nf;
         free(m.keywords);
         m.keywords = kw;
@@ -80,7 +82,8 @@ static enum store_err flags_fn(struct store_tx *tx, void *vctx, struct store_err
         rc = store_mbx_save(tx, &mb, err);
         if (rc == STORE_OK)
             store_changeset_add(&c->cs, STORE_CHANGE_FLAGS, c->u->user, &mb, NULL, c->changed,
-                                c->nchanged);
+                                c->nchanged)
+                ->flags_on = gained;
     }
     store_mailbox_clear(&mb);
     return rc;

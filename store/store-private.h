@@ -140,9 +140,11 @@ struct store_changeset {
     size_t n, cap;
 };
 
-void store_changeset_add(struct store_changeset *cs, enum store_change_kind kind, const char *user,
-                         const struct store_mailbox *mb, const char *old_name, const uint32_t *uids,
-                         size_t nuids);
+/* Adds a change with mb's counters after it; returns it, valid until the next add, for the
+ * fields only its caller knows (appended, flags_on). */
+struct store_change *store_changeset_add(struct store_changeset *cs, enum store_change_kind kind,
+                                         const char *user, const struct store_mailbox *mb,
+                                         const char *old_name, const uint32_t *uids, size_t nuids);
 /* Calls the hook for each change (nothing without a hook), then frees. */
 void store_changeset_emit(struct store *st, struct store_changeset *cs);
 void store_changeset_free(struct store_changeset *cs);

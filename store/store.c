@@ -77,9 +77,9 @@ static char *dup_or_null(const char *s)
     return d;
 }
 
-void store_changeset_add(struct store_changeset *cs, enum store_change_kind kind, const char *user,
-                         const struct store_mailbox *mb, const char *old_name, const uint32_t *uids,
-                         size_t nuids)
+struct store_change *store_changeset_add(struct store_changeset *cs, enum store_change_kind kind,
+                                         const char *user, const struct store_mailbox *mb,
+                                         const char *old_name, const uint32_t *uids, size_t nuids)
 {
     struct store_change *c;
     uint32_t *u = NULL;
@@ -109,9 +109,11 @@ void store_changeset_add(struct store_changeset *cs, enum store_change_kind kind
         .modseq = mb->highestmodseq,
         .messages = mb->messages,
         .unseen = mb->unseen,
+        .deleted = mb->deleted,
         .uids = u,
         .nuids = nuids,
     };
+    return c;
 }
 
 void store_changeset_free(struct store_changeset *cs)

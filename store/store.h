@@ -69,9 +69,11 @@ struct store_change {
     uint32_t mailbox_id, uidvalidity, uidnext;
     uint64_t modseq;   /* the mailbox's HIGHESTMODSEQ after the change */
     uint32_t messages; /* counts after the change */
-    uint32_t unseen;
+    uint32_t unseen, deleted;
     const uint32_t *uids; /* NEW, FLAGS, EXPUNGE: the UIDs concerned, ascending */
     size_t nuids;
+    bool appended;     /* NEW: put there by a client (APPEND, COPY, MOVE), not delivered */
+    uint32_t flags_on; /* FLAGS: the STORE_FLAG_* some message gained */
 };
 
 typedef void store_hook_fn(const struct store_change *change, void *ctx);
@@ -362,6 +364,7 @@ struct store_delivery {
     bool fallback_inbox; /* a missing mailbox means INBOX (LMTP +detail) */
     uint32_t flags;      /* initial flags and keywords (APPEND); 0 / NULL to deliver */
     const char *keywords;
+    bool append; /* an IMAP APPEND rather than a delivery (the NEW event says so) */
     struct store_limits limits;
     /* out */
     struct store_error err;

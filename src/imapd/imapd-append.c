@@ -122,7 +122,8 @@ static void append_work(struct imap_session *s, const struct imap_cmd *cmd, FILE
         imap_out_store_error(out, cmd, &s->append_err);
         goto out;
     }
-    d = (struct store_delivery){.spool = s->append_spool,
+    d = (struct store_delivery){.append = true,
+                                .spool = s->append_spool,
                                 .user = s->user,
                                 .mailbox = args.mailbox,
                                 .flags = args.flags,

@@ -174,6 +174,8 @@ static void idle_event(const char *line, size_t len)
     key = line + 6;
     sp = memchr(key, ' ', len - 6);
     size_t klen = sp != NULL ? (size_t)(sp - key) : len - 6;
+    if (sp != NULL && !notify_event_is_message(sp + 1, len - 6 - klen - 1))
+        return; /* a login or quota event: nothing in the mailbox changed */
     for (struct imap_idle_key *k = idle.keys; k != NULL; k = k->next)
         if (strlen(k->key) == klen && memcmp(k->key, key, klen) == 0) {
             k->gen++;

@@ -25,8 +25,26 @@
 #define NOTIFY_LINE_MAX        4096
 #define NOTIFY_CONNECT_WAIT_MS 100
 
-enum notify_event { EVT_NEW, EVT_UPDATE, EVT_DELETE, EVT_COUNT };
-static const char *const evt_names[EVT_COUNT] = {"NewMsg", "UpdateMsg", "DeleteMsg"};
+/* Sun's event types (ENS guide, "Event Notification Types"), and MsgFlags, the name Sun's JMQ
+ * plugin gives a flag change that is neither a read nor a trash: IDLE needs to hear of those
+ * too. PurgeMsg (a server-side expire) and UnderQuota have switches but no publisher yet. */
+enum notify_event {
+    EVT_NEW,
+    EVT_UPDATE,
+    EVT_READ,
+    EVT_TRASH,
+    EVT_DELETE,
+    EVT_PURGE,
+    EVT_OVERQUOTA,
+    EVT_UNDERQUOTA,
+    EVT_LOGIN,
+    EVT_LOGOUT,
+    EVT_MSGFLAGS,
+    EVT_COUNT
+};
+static const char *const evt_names[EVT_COUNT] = {
+    "NewMsg",    "UpdateMsg",  "ReadMsg", "TrashMsg", "DeleteMsg", "PurgeMsg",
+    "OverQuota", "UnderQuota", "Login",   "Logout",   "MsgFlags"};
 
 struct notify {
     pthread_mutex_t mu;
@@ -269,15 +287,19 @@ static void notify_send(const char *line, size_t len)
 
 /* ---- events ---- */
 
-static void notify_publish(enum notify_event evt, const struct store_change *c, uint32_t uid,
-                           uint32_t last)
+/* One event: the fixed part every Sun event has, then params (each "&name=value"). Called
+ * with notify.mu held. */
+static void notify_publish(enum notify_event evt, const char *user, const char *mailbox,
+                           const char *params)
 {
     char name[1024], key[2048], line[NOTIFY_LINE_MAX], base[1024];
     struct timespec ts;
     size_t blen;
     int n;
 
-    notify_mailbox_name(name, sizeof(name), c->user, c->mailbox);
+    if (!notify.on || !notify.enabled[evt])
+        return;
+    notify_mailbox_name(name, sizeof(name), user, mailbox);
     if (!notify_event_key(key, sizeof(key), notify.t.keyfmt, name))
         return;
     /* the body starts with the key's fixed part, as Sun's events do */
@@ -298,16 +320,39 @@ static void notify_publish(enum notify_event evt, const struct store_change *c, 
     size_t len = (size_t)n;
     if (!pct_append(line, sizeof(line), &len, name))
         return;
-    char lastuid[24] = "";
-    if (last != 0)
-        snprintf(lastuid, sizeof(lastuid), "&lastUid=%u", last);
-    n = snprintf(line + len, sizeof(line) - len,
-                 "&numMsgs=%u&numUnseen=%u&uidValidity=%u&imapUid=%u%s&modseq=%llu\r\n",
-                 c->messages, c->unseen, c->uidvalidity, uid, lastuid,
-                 (unsigned long long)c->modseq);
+    n = snprintf(line + len, sizeof(line) - len, "%s\r\n", params);
     if (n < 0 || (size_t)n >= sizeof(line) - len)
         return;
     notify_send(line, len + (size_t)n);
+}
+
+/* A message event: the mailbox's counts after the change, the first UID concerned and, for a
+ * range, the last; ReadMsg and TrashMsg also carry Sun's numSeen and numDel. */
+static void notify_message(enum notify_event evt, const struct store_change *c, uint32_t uid,
+                           uint32_t last)
+{
+    char params[256], lastuid[24] = "", counts[48] = "";
+
+    if (last != 0)
+        snprintf(lastuid, sizeof(lastuid), "&lastUid=%u", last);
+    if (evt == EVT_READ || evt == EVT_TRASH)
+        snprintf(counts, sizeof(counts), "&numSeen=%u&numDel=%u", c->messages - c->unseen,
+                 c->deleted);
+    snprintf(params, sizeof(params),
+             "&numMsgs=%u&numUnseen=%u%s&uidValidity=%u&imapUid=%u%s&modseq=%llu", c->messages,
+             c->unseen, counts, c->uidvalidity, uid, lastuid, (unsigned long long)c->modseq);
+    notify_publish(evt, c->user, c->mailbox, params);
+}
+
+/* A flag change is a TrashMsg when some message gained \Deleted, else a ReadMsg when some gained
+ * \Seen, else a MsgFlags. */
+static enum notify_event notify_flag_event(const struct store_change *c)
+{
+    if (c->flags_on & STORE_FLAG_DELETED)
+        return EVT_TRASH;
+    if (c->flags_on & STORE_FLAG_SEEN)
+        return EVT_READ;
+    return EVT_MSGFLAGS;
 }
 
 static void notify_hook(const struct store_change *c, void *ctx)
@@ -319,23 +364,57 @@ static void notify_hook(const struct store_change *c, void *ctx)
         goto out;
     switch (c->kind) {
     case STORE_CHANGE_NEW:
-        if (notify.enabled[EVT_NEW])
-            for (size_t i = 0; i < c->nuids; i++)
-                notify_publish(EVT_NEW, c, c->uids[i], 0);
+        for (size_t i = 0; i < c->nuids; i++)
+            notify_message(c->appended ? EVT_UPDATE : EVT_NEW, c, c->uids[i], 0);
         break;
     case STORE_CHANGE_FLAGS:
-        if (notify.enabled[EVT_UPDATE] && c->nuids > 0)
-            notify_publish(EVT_UPDATE, c, c->uids[0], c->uids[c->nuids - 1]);
+        if (c->nuids > 0)
+            notify_message(notify_flag_event(c), c, c->uids[0], c->uids[c->nuids - 1]);
         break;
-    case STORE_CHANGE_EXPUNGE:
-        if (notify.enabled[EVT_DELETE] && c->nuids > 0)
-            notify_publish(EVT_DELETE, c, c->uids[0], c->uids[c->nuids - 1]);
+    case STORE_CHANGE_EXPUNGE: /* a client's expunge is Sun's DeleteMsg */
+        if (c->nuids > 0)
+            notify_message(EVT_DELETE, c, c->uids[0], c->uids[c->nuids - 1]);
         break;
     default:
         break; /* Sun's ENS has no mailbox events */
     }
 out:
     pthread_mutex_unlock(&notify.mu);
+}
+
+void notify_session(const char *user, const char *service, const char *client, bool login)
+{
+    char params[512];
+
+    snprintf(params, sizeof(params), "&service=%s&client=%s", service, client);
+    pthread_mutex_lock(&notify.mu);
+    notify_publish(login ? EVT_LOGIN : EVT_LOGOUT, user, "INBOX", params);
+    pthread_mutex_unlock(&notify.mu);
+}
+
+void notify_overquota(const char *user, const char *mailbox)
+{
+    pthread_mutex_lock(&notify.mu);
+    if (notify.noneinbox || mailbox == NULL || strcasecmp(mailbox, "INBOX") == 0)
+        notify_publish(EVT_OVERQUOTA, user, mailbox != NULL ? mailbox : "INBOX", "");
+    pthread_mutex_unlock(&notify.mu);
+}
+
+bool notify_event_is_message(const char *body, size_t len)
+{
+    static const char *const quiet[] = {"Login", "Logout", "OverQuota", "UnderQuota"};
+    const char *p = memmem(body, len, "evtType=", 8);
+
+    if (p == NULL)
+        return true;
+    p += 8;
+    size_t left = len - (size_t)(p - body);
+    for (size_t i = 0; i < sizeof(quiet) / sizeof(*quiet); i++) {
+        size_t n = strlen(quiet[i]);
+        if (left >= n && memcmp(p, quiet[i], n) == 0 && (left == n || p[n] == '&'))
+            return false;
+    }
+    return true;
 }
 
 void notify_configure(struct store *st, const struct conf *conf, const char *process)

@@ -16,6 +16,16 @@
  * at start and on every reload. */
 void notify_configure(struct store *st, const struct conf *conf, const char *process);
 
+/* Login and Logout events (Sun's types) under the user's INBOX key, naming the service ("imap",
+ * "pop") and the client's address; nothing unless the plugin and the event's switch are on. */
+void notify_session(const char *user, const char *service, const char *client, bool login);
+/* OverQuota: a delivery to user's mailbox (NULL: INBOX) was refused for the quota. */
+void notify_overquota(const char *user, const char *mailbox);
+
+/* Whether an event's body (as enpd forwards it) says a mailbox's messages changed, as opposed
+ * to a login, a logout or a quota event: what an IMAP IDLE subscriber must look at. */
+bool notify_event_is_message(const char *body, size_t len);
+
 /* The mailbox's name in events and keys, as Sun's mailboxName: "alice" for alice's INBOX,
  * "alice/Sent" for her folder Sent. */
 void notify_mailbox_name(char *buf, size_t size, const char *user, const char *mailbox);

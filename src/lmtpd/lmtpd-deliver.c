@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lmtpd.h"
+#include "notify.h"
 
 static void lmtpd_reply_for(struct lmtpd_rcpt *r, const struct store_delivery *d)
 {
@@ -134,6 +135,8 @@ static void lmtpd_commit(struct store *st, struct lmtpd_batch *list)
         snprintf(who[j]->detail, sizeof(who[j]->detail), "%s",
                  d[j].err.code == STORE_OK ? "" : d[j].err.msg);
         who[j]->fold_due = d[j].fold_due;
+        if (d[j].err.code == STORE_EQUOTA)
+            notify_overquota(d[j].user, d[j].mailbox);
     }
     free(d);
     free(who);

@@ -1,6 +1,8 @@
 """The store's notify plugin: lmtpd, imapd and deliver publish iBiff events to enpd after each
-commit — NewMsg for a delivery, UpdateMsg for a flag change, DeleteMsg for an expunge — under
-the event key with %M replaced by the mailbox; noneinbox.enable off keeps other mailboxes
+commit, with Sun's types — NewMsg for a delivery, UpdateMsg for an APPEND or COPY, ReadMsg when
+a message gains \\Seen, TrashMsg when one gains \\Deleted, MsgFlags for other flag changes,
+DeleteMsg for a client's expunge, OverQuota for a delivery refused for the quota — under the
+event key with %M replaced by the mailbox; noneinbox.enable off keeps other mailboxes
 quiet; a missing enpd never fails or stalls a delivery."""
 import imaplib
 import os
@@ -58,13 +60,43 @@ def test_delivery_flags_expunge_events(enpd_factory, lmtpd_factory, imapd_factor
     m = imaplib.IMAP4("127.0.0.1", imapd.ports["imap"])
     m.login("alice", "secret")
     m.select("INBOX")
+    m.store("1:2", "+FLAGS", "(\\Seen)")
+    key, base, f = fields(sub.line())
+    assert f["evtType"] == "ReadMsg" and f["process"] == "imapd"
+    assert (f["imapUid"], f["lastUid"], f["numSeen"], f["numDel"]) == ("1", "2", "2", "0")
+    m.store("2", "+FLAGS", "(\\Flagged)")
+    key, base, f = fields(sub.line())
+    assert f["evtType"] == "MsgFlags" and f["imapUid"] == "2"
     m.store("1", "+FLAGS", "(\\Deleted)")
     key, base, f = fields(sub.line())
-    assert f["evtType"] == "UpdateMsg" and f["imapUid"] == "1" and f["process"] == "imapd"
+    assert f["evtType"] == "TrashMsg" and f["imapUid"] == "1" and f["numDel"] == "1"
     m.expunge()
     key, base, f = fields(sub.line())
     assert f["evtType"] == "DeleteMsg" and f["imapUid"] == "1" and f["numMsgs"] == "1"
+    m.append("INBOX", None, None, MESSAGE)
+    key, base, f = fields(sub.line())
+    assert f["evtType"] == "UpdateMsg" and f["imapUid"] == "3" and f["numMsgs"] == "2"
+    m.copy("1", "INBOX")
+    key, base, f = fields(sub.line())
+    assert f["evtType"] == "UpdateMsg" and f["imapUid"] == "4"
     m.logout()
+
+
+def test_over_quota_event(enpd_factory, lmtpd_factory):
+    enpd = enpd_factory()
+    lmtpd = lmtpd_with_users(lmtpd_factory, notify_settings(enpd))
+    r = store_tool(lmtpd.conf_path, "mailuser", "add", "carol", "--password-stdin",
+                   "--quota-bytes", "200", stdin="secret\n")
+    assert r.returncode == 0, r.stderr
+    sub = subscriber(enpd, "enp://127.0.0.1/store/carol")
+    with smtplib.LMTP(lmtpd.path) as c:
+        try:
+            c.sendmail("s@example.org", ["carol@example.org"], MESSAGE + b"x" * 400)
+            raise AssertionError("delivered over the quota")
+        except smtplib.SMTPDataError as e:
+            assert e.smtp_code == 552
+    key, base, f = fields(sub.line())
+    assert f["evtType"] == "OverQuota" and f["mailboxName"] == "carol"
 
 
 def test_noneinbox_and_key_encoding(enpd_factory, lmtpd_factory, imapd_factory):
@@ -77,7 +109,7 @@ def test_noneinbox_and_key_encoding(enpd_factory, lmtpd_factory, imapd_factory):
     m.append('"My Box"', None, None, MESSAGE)
     m.append("INBOX", None, None, MESSAGE)
     key, base, f = fields(sub.line())
-    assert key == "enp://127.0.0.1/store/alice" and f["evtType"] == "NewMsg"
+    assert key == "enp://127.0.0.1/store/alice" and f["evtType"] == "UpdateMsg"
     m.logout()
     imapd2 = imapd_factory(notify_settings(enpd), users=("alice",))
     m = imaplib.IMAP4("127.0.0.1", imapd2.ports["imap"])
