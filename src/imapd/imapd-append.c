@@ -135,6 +135,9 @@ static void append_work(struct imap_session *s, const struct imap_cmd *cmd, FILE
         else
             imap_out_store_error(out, cmd, &d.err);
     } else {
+        /* RFC 3501 6.3.11: into the selected mailbox, the new message is announced at once */
+        if (s->state == IMAP_STATE_SELECTED && d.mailbox_id == s->sel.id)
+            imap_sync(s, out);
         imap_out_tagged(out, cmd, "OK", "[APPENDUID %u %u] APPEND completed", d.uidvalidity, d.uid);
     }
 out:

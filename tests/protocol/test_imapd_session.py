@@ -254,6 +254,10 @@ def test_append(imap):
     assert c.cmd("c SELECT INBOX")[1].endswith("SELECT completed")
     untagged, done = c.cmd("d FETCH 5 (RFC822.SIZE)")
     assert untagged == ["* 5 FETCH (RFC822.SIZE 22)"]
+    # into the selected mailbox: EXISTS comes with the reply (RFC 3501 6.3.11)
+    c.send("g APPEND INBOX {19+}\r\nSubject: lf\n\nbody\n\r\n")
+    assert c.line() == "* 6 EXISTS"
+    assert c.line().startswith("g OK [APPENDUID")
     # an APPEND before login is refused before the data is sent
     c = imap.connect()
     c.line()
