@@ -363,6 +363,8 @@ static void copy_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *
                 imap_forget(s, res.src_uids[i], out);
             imap_out_tagged(out, cmd, "OK", "%sMOVE completed", uid ? "UID " : "");
         } else if (res.n > 0 && copyuid != NULL) {
+            if (dst.id == s->sel.id) /* copies into the selected mailbox: EXISTS at once */
+                imap_sync(s, out);
             imap_out_tagged(out, cmd, "OK", "[COPYUID %u %s] %sCOPY completed", res.uidvalidity,
                             copyuid, uid ? "UID " : "");
         } else {

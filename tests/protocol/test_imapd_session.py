@@ -258,6 +258,8 @@ def test_append(imap):
     c.send("g APPEND INBOX {19+}\r\nSubject: lf\n\nbody\n\r\n")
     assert c.line() == "* 6 EXISTS"
     assert c.line().startswith("g OK [APPENDUID")
+    untagged, done = c.cmd("h COPY 5:6 INBOX")
+    assert untagged == ["* 8 EXISTS"] and done.startswith("h OK [COPYUID")
     # an APPEND before login is refused before the data is sent
     c = imap.connect()
     c.line()
