@@ -7,8 +7,8 @@
  *
  *   imap-load churn|stay|logins -P PORT [-s] [-c CLIENTS] [-u USERS] [-n USERFMT] [-p PASSWORD]
  *             -M MESSAGES [SET] [-N SCRIPTS] [-t SECONDS] [-T HARD_SECONDS] [-w] [-l LABEL]
- *     churn   each iteration: connect, greeting, LOGIN, the mixed script, LOGOUT (13 ops)
- *     stay    each client logs in once (before the clock starts), then loops the script (11 ops)
+ *     churn   each iteration: connect, greeting, LOGIN, the mixed script, LOGOUT (14 ops)
+ *     stay    each client logs in once (before the clock starts), then loops the script (12 ops)
  *     logins  each iteration: connect, greeting, LOGIN, LOGOUT (2 ops)
  *   The mixed script, on a mailbox holding messages 1..M of the set (k random in 1..M):
  *     LIST "" "*"                      an INBOX line
@@ -21,6 +21,7 @@
  *     UID SEARCH UNSEEN, or on every other script UID SEARCH SUBJECT topicNNNN (a topic of a
  *                                      random message): as many hits as the set says
  *     APPEND INBOX (\Seen) {5 KB}      synchronising literal; [APPENDUID v u] in the tagged OK
+ *     NOOP                             EXISTS = M + 1 (counted when APPEND had not said so)
  *     UID STORE u +FLAGS.SILENT (\Deleted)
  *     EXPUNGE                          exactly one EXPUNGE, and EXISTS back at M
  *   so every mailbox holds its M messages again after each script. Client i (0-based) uses
@@ -41,8 +42,10 @@
  *     (RCPT TO:<user@example.org> each), CONNECTIONS transactions at once; every reply checked.
  *
  *   imap-load maildir -M M [SET] MAILDIR...
- *     writes messages 1..M of the set into each MAILDIR/cur as Dovecot's LDA would leave them:
- *     LF line ends, ",S=<size>,W=<CRLF size>:2," names; the caller syncs.
+ *     writes messages 1..M of the set into each MAILDIR/cur as Dovecot's LMTP would leave them:
+ *     a Return-Path and a Received header first (as long as those Halyard's lmtpd adds), LF line
+ *     ends, ",S=<size>,W=<CRLF size>:2," names; the caller syncs. A BODY[] fetched back must
+ *     be such trace headers (at most 1 KB, starting with Return-Path:) and the set's bytes.
  *
  *   SET: -z SEED -a MIN -b MAX: message k has a size drawn in MIN..MAX bytes (skewed small:
  *   MIN + (MAX - MIN) u^2), headers From/To/Subject "Bench message K about topicAAAA and
@@ -90,6 +93,7 @@
 #define ENVELOPE_SPAN 20
 #define APPEND_SIZE   5120
 #define RESP_MAX      (64 * 1024 * 1024)
+#define TRACE_MAX     1024 /* trace headers a delivery may put before a message */
 
 enum mode { MODE_CHURN, MODE_STAY, MODE_LOGINS, MODE_BIG, MODE_LMTP, MODE_MAILDIR };
 
@@ -104,6 +108,7 @@ enum kind {
     K_STORE,
     K_SEARCH,
     K_APPEND,
+    K_NOOP,
     K_STORE_DELETED,
     K_EXPUNGE,
     K_LOGOUT,
@@ -114,9 +119,9 @@ enum kind {
 };
 
 static const char *const kind_name[K_COUNT] = {
-    "LOGIN",      "LIST",      "STATUS",      "SELECT",       "FETCH_FLAGS",   "FETCH_ENVELOPE",
-    "FETCH_BODY", "STORE",     "SEARCH",      "APPEND",       "STORE_DELETED", "EXPUNGE",
-    "LOGOUT",     "STORE_ALL", "UNSTORE_ALL", "SEARCH_HEADER"};
+    "LOGIN",      "LIST",   "STATUS",    "SELECT",      "FETCH_FLAGS",  "FETCH_ENVELOPE",
+    "FETCH_BODY", "STORE",  "SEARCH",    "APPEND",      "NOOP",         "STORE_DELETED",
+    "EXPUNGE",    "LOGOUT", "STORE_ALL", "UNSTORE_ALL", "SEARCH_HEADER"};
 
 static enum mode opt_mode;
 static const char *opt_host = "127.0.0.1", *opt_label = "imap", *opt_userfmt = "user%03d";
@@ -138,6 +143,7 @@ static size_t *set_len;
 static char *append_msg;
 static size_t append_len;
 
+static atomic_long n_append_quiet; /* APPENDs whose tagged OK came before any EXISTS for it */
 static atomic_long next_script, n_scripts, n_sessions, n_ops, n_fail, n_lat;
 static double *lat_ops;
 static double t_deadline;
@@ -523,7 +529,10 @@ static void check_body(struct client *cl, struct result *res)
         snprintf(res->why, sizeof(res->why), "BODY[] literal of %zu octets names no message", n);
         return;
     }
-    if (n != set_len[k] || memcmp(lit, set_data[k], n) != 0) {
+    /* the delivery's trace headers (Return-Path, Received) come first, then the set's bytes */
+    size_t trace = n - set_len[k];
+    if (n < set_len[k] || trace > TRACE_MAX || memcmp(lit + trace, set_data[k], set_len[k]) != 0 ||
+        (trace > 0 && (strncmp(lit, "Return-Path: ", 13) != 0 || lit[trace - 1] != '\n'))) {
         snprintf(res->why, sizeof(res->why),
                  "BODY[] of message %ld differs from the set (%zu octets, the set has %zu)", k, n,
                  set_len[k]);
@@ -779,6 +788,16 @@ static int script_run(struct client *cl)
         return check_failed(cl, "APPEND", "no [APPENDUID] in the tagged OK");
     atomic_fetch_add(&n_ops, 1);
     uint32_t uid = r.appenduid;
+    /* RFC 3501 6.3.11: the server SHOULD announce the new message at once; NOOP makes sure
+     * it has before the message is addressed by UID */
+    if (cl->c.exists != m + 1)
+        atomic_fetch_add(&n_append_quiet, 1);
+    if (command(cl, K_NOOP, &r, NULL, 0, "NOOP") != 0)
+        return -1;
+    if (cl->c.exists != m + 1)
+        return check_failed(cl, "NOOP after APPEND", "EXISTS %ld, expected %ld", cl->c.exists,
+                            m + 1);
+    atomic_fetch_add(&n_ops, 1);
     if (command(cl, K_STORE_DELETED, &r, NULL, 0, "UID STORE %u +FLAGS.SILENT (\\Deleted)", uid) !=
         0)
         return -1;
@@ -932,11 +951,11 @@ static int run_load(void)
     static const char *const names[] = {"churn", "stay", "logins"};
     printf("result %s mode=%s clients=%d users=%d messages=%ld tls=%d scripts=%ld sessions=%ld "
            "ops=%ld failed=%ld seconds=%.3f ops_per_s=%.1f sessions_per_s=%.1f op_p50_ms=%.2f "
-           "op_p99_ms=%.2f client_cpu_s=%.3f tls_version=%s\n",
+           "op_p99_ms=%.2f client_cpu_s=%.3f append_without_exists=%ld tls_version=%s\n",
            opt_label, names[opt_mode], opt_clients, opt_users, opt_messages, opt_tls, scripts,
            sessions, ops, failed, secs, (double)ops / secs, (double)sessions / secs,
            pct(lat_ops, atomic_load(&n_lat), 50), pct(lat_ops, atomic_load(&n_lat), 99), cpu,
-           tls_desc);
+           atomic_load(&n_append_quiet), tls_desc);
     print_cmds(clients);
     fflush(stdout);
     if (opt_wait)
@@ -1244,22 +1263,33 @@ static int run_maildir(int ndirs, char **dirs)
     set_init();
     double t0 = now();
     for (long k = 1; k <= opt_messages; k++) {
-        size_t len, n = 0;
-        char *m = set_make(k, &len);
+        size_t len, n, crlf;
+        char *m = set_make(k, &len), *lf = malloc(len + 512);
+        if (lf == NULL)
+            abort();
+        /* the trace headers an LMTP delivery adds (as long as Halyard's lmtpd's) */
+        n = (size_t)snprintf(lf, 512,
+                             "Return-Path: <sender%02d@bench.test>\n"
+                             "Received: from bench.test (local)\n"
+                             "\tby vm (Dovecot) with LMTP id %08lx.1;\n"
+                             "\tFri, 27 Nov 2026 16:51:12 +0000\n",
+                             (int)(k % 50), (unsigned long)k);
+        crlf = n + 4 + len;
         for (size_t i = 0; i < len; i++)
             if (!(m[i] == '\r' && i + 1 < len && m[i + 1] == '\n'))
-                m[n++] = m[i];
+                lf[n++] = m[i];
         for (int d = 0; d < ndirs; d++) {
             snprintf(path, sizeof(path), "%s/cur/%lld.M%ldP1.bench.test,S=%zu,W=%zu:2,", dirs[d],
-                     1700000000LL + k, k, n, len);
+                     1700000000LL + k, k, n, crlf);
             int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-            if (fd < 0 || write(fd, m, n) != (ssize_t)n || close(fd) != 0) {
+            if (fd < 0 || write(fd, lf, n) != (ssize_t)n || close(fd) != 0) {
                 fprintf(stderr, "imap-load: %s: %s\n", path, strerror(errno));
                 return 2;
             }
         }
-        octets += len;
+        octets += crlf;
         free(m);
+        free(lf);
     }
     printf("maildir %s messages=%ld dirs=%d crlf_octets=%llu seconds=%.2f\n", opt_label,
            opt_messages, ndirs, octets, now() - t0);
