@@ -41,7 +41,7 @@ tree_pids() { # process $1 and its descendants (bash builtins only: it runs whil
         for f in /proc/"$p"/task/*/children; do
             [ -r "$f" ] || continue
             kids=()
-            read -r -a kids <"$f" 2>/dev/null || true
+            read -r -a kids 2>/dev/null <"$f" || true
             todo+=("${kids[@]}")
         done
     done
