@@ -208,11 +208,14 @@ static bool create_params(const struct imap_cmd *cmd, char *use_r, size_t size, 
                 imap_out_tagged(out, cmd, "BAD", "USE takes a list of special-use attributes");
                 return false;
             }
-            if (len + strlen(name) + 2 > size) {
+            size_t nlen = strlen(name);
+            if (len + nlen + 2 > size) {
                 imap_out_tagged(out, cmd, "BAD", "Too many special-use attributes");
                 return false;
             }
-            snprintf(use_r + len, size - len, "%s%s", len ? " " : "", name);
+            if (len > 0)
+                use_r[len++] = ' ';
+            memcpy(use_r + len, name, nlen + 1);
         }
     }
     /* RFC 6154 3: an attribute the server does not support is NO [USEATTR] */

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -647,6 +648,10 @@ void conn_new(struct server *srv, int fd, bool tls, bool refuse)
 
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+    /* Replies leave in several writes (a FETCH's lines and body, TLS records); with Nagle's
+     * algorithm the last of them would wait for the client's delayed ACK, 40 ms and more.
+     * Fails harmlessly on a unix socket. */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
     if (sd_event_add_io(srv->event, &c->io, fd, EPOLLIN, conn_on_io, c) < 0 ||
         sd_event_add_time_relative(srv->event, &c->timer, CLOCK_MONOTONIC, UINT64_MAX / 2, 1000000,
