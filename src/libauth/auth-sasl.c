@@ -1,8 +1,33 @@
-/* SASL PLAIN (RFC 4616) and the base64 it travels in (RFC 4648): pure functions, shared by
+/* SASL PLAIN (RFC 4616) and the base64 SASL travels in (RFC 4648): pure functions, shared by
  * IMAP AUTHENTICATE, POP AUTH and webmail. */
 #include <string.h>
 
+#include "auth-sasl.h"
 #include "auth.h"
+
+static const char b64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+size_t auth_base64_encode(const unsigned char *in, size_t len, char *out, size_t size)
+{
+    size_t need = (len + 2) / 3 * 4, o = 0;
+
+    if (need + 1 > size)
+        return 0;
+    for (size_t i = 0; i < len; i += 3) {
+        unsigned long v = (unsigned long)in[i] << 16;
+        if (i + 1 < len)
+            v |= (unsigned long)in[i + 1] << 8;
+        if (i + 2 < len)
+            v |= in[i + 2];
+        out[o++] = b64_alphabet[v >> 18 & 63];
+        out[o++] = b64_alphabet[v >> 12 & 63];
+        out[o++] = i + 1 < len ? b64_alphabet[v >> 6 & 63] : '=';
+        out[o++] = i + 2 < len ? b64_alphabet[v & 63] : '=';
+    }
+    out[o] = '\0';
+    return o;
+}
 
 static int auth_b64_value(unsigned char c)
 {

@@ -29,6 +29,7 @@ enum auth_result {
     AUTH_HOLD,      /* hold: mail is accepted, login is not */
     AUTH_ELSEWHERE, /* LDAP: the account's mailHost is another host (reply.mailhost) */
     AUTH_NOAUTHZ,   /* authenticated, but not allowed to act as the authorisation identity */
+    AUTH_NOSECRET,  /* the account has no secret for this mechanism (no SCRAM keys stored) */
 };
 
 struct auth_reply {
@@ -73,6 +74,23 @@ void auth_password(struct store *st, const struct conf *conf, const char *id, co
  * for anybody else). Fills reply for authz. */
 void auth_proxy(struct store *st, const struct conf *conf, const char *authz, const char *authc,
                 const char *password, struct auth_peer *peer, struct auth_reply *reply);
+
+/* The account id names, decided as after a right password - access rules (with peer), status,
+ * mailHost - for a login proven another way (a SCRAM proof, a certificate). scram_r (may be
+ * NULL) gets a copy of its SCRAM secret text (NULL when it has none; free with
+ * store_user_hash_free). Blocking. */
+void auth_account(struct store *st, const struct conf *conf, const char *id, struct auth_peer *peer,
+                  struct auth_reply *reply, char **scram_r);
+
+/* Proxy authorisation after another proof: reply holds an AUTH_OK login of the authentication
+ * identity; when that is local.service.proxy.admin it becomes authz's (as auth_proxy),
+ * otherwise AUTH_NOAUTHZ. */
+void auth_proxy_as(struct store *st, const struct conf *conf, const char *authz,
+                   struct auth_reply *reply);
+
+/* Whether login ID id names the directory name user (canonical): separator and default domain
+ * apply as for a login. */
+bool auth_id_is(const struct conf *conf, const char *id, const char *user);
 
 /* Checks a user's mailAllowedServiceAccess text (blocking when a rule needs the client's name).
  * Returns AUTH_OK, AUTH_DENIED or AUTH_BADRULES, with a journal line in detail (size bytes)
