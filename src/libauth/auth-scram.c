@@ -80,7 +80,7 @@ int auth_scram_parse(const char *text, struct auth_scram_secret *secret_r)
         text += sizeof(scheme) - 1;
         /* Dovecot and gsasl --mkpasswd: iter,salt,StoredKey,ServerKey[,SaltedPassword] */
         if (strncasecmp(text, SCRAM_NAME "$", sizeof(SCRAM_NAME)) != 0) {
-            n = fields_split(text, ",,,,", f, len, 5);
+            n = fields_split(text, ",,,,,", f, len, 5);
             if (n < 4)
                 return -1;
             goto check;

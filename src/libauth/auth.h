@@ -101,12 +101,6 @@ enum auth_result auth_access(const char *rules, struct auth_peer *peer, char *de
  * -1 for malformed input or when out_size is too small. */
 long auth_base64_decode(const char *in, size_t len, unsigned char *out, size_t out_size);
 
-/* Splits a decoded SASL PLAIN message (RFC 4616): authzid NUL authcid NUL password. msg must
- * have room for len + 1 bytes (it is NUL-terminated in place); the results point into it.
- * Returns 0, or -1 when malformed (wrong NUL count, empty authcid or password). */
-int auth_plain_split(char *msg, size_t len, const char **authzid_r, const char **authcid_r,
-                     const char **password_r);
-
 /* The login cache (process-wide, thread-safe): HMAC-SHA-256 digests, under a random key made
  * at first use, of user, password and the stored hash - never the password. A digest counts
  * for ttl seconds (0: no cache); a changed password changes the stored hash and so misses.
