@@ -37,7 +37,7 @@ static void test_base64_encode(void **state)
         assert_int_equal(auth_base64_decode(out, n, back, sizeof(back)), (long)strlen(cases[i].in));
         assert_memory_equal(back, cases[i].in, strlen(cases[i].in));
     }
-    char small[8];
+    char small[9];
     assert_int_equal(auth_base64_encode((const unsigned char *)"foobar", 6, small, 8), 0);
     assert_int_equal(auth_base64_encode((const unsigned char *)"foobar", 6, small, 9), 8);
 }
