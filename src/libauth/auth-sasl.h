@@ -119,6 +119,11 @@ int auth_scram_format(const struct auth_scram_secret *secret, char *out, size_t 
  * static reason (a password SASLprep refuses, such as one with control characters). */
 int auth_scram_make(const char *password, unsigned long iter, char **text_r, const char **why_r);
 
+/* Whether SASLprep (RFC 4013), which GNU SASL applies to PLAIN and LOGIN passwords, changes or
+ * refuses password: then those mechanisms cannot match a hash of it as typed (the IMAP LOGIN
+ * command and POP3 USER/PASS still do). */
+bool auth_saslprep_changes(const char *password);
+
 /* --- pure helpers --- */
 
 /* Base64 (RFC 4648, padded) of len bytes into out; returns the text length, or 0 when out

@@ -111,6 +111,19 @@ int auth_scram_format(const struct auth_scram_secret *secret, char *out, size_t 
     return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
+bool auth_saslprep_changes(const char *password)
+{
+    char *out = NULL;
+    bool changed = gsasl_saslprep(password, GSASL_ALLOW_UNASSIGNED, &out, NULL) != GSASL_OK ||
+                   strcmp(out, password) != 0;
+
+    if (out != NULL) {
+        explicit_bzero(out, strlen(out));
+        gsasl_free(out);
+    }
+    return changed;
+}
+
 int auth_scram_make(const char *password, unsigned long iter, char **text_r, const char **why_r)
 {
     unsigned char salt[SCRAM_SALT_NEW];

@@ -158,7 +158,15 @@ static void scram_store(struct store *st, const char *cmd, const char *name, con
     const char *why;
     char *text;
 
-    if (password == NULL || scram_iter == 0)
+    if (password == NULL)
+        return;
+    if (auth_saslprep_changes(password))
+        fprintf(errout,
+                "mailuser %s: warning: SASLprep (RFC 4013) changes or refuses this password, so "
+                "SASL PLAIN and LOGIN will not match it; the IMAP LOGIN command and POP3 "
+                "USER/PASS will\n",
+                cmd);
+    if (scram_iter == 0)
         return;
     if (auth_scram_make(password, scram_iter, &text, &why) < 0) {
         fprintf(errout, "mailuser %s: warning: no SCRAM-SHA-256 keys for %s: %s\n", cmd, name, why);

@@ -446,3 +446,20 @@ def test_pop_scram_plus_and_refusals(pop):
     s = Scram("alice", "secret", cb=("tls-unique", sock.get_channel_binding("tls-unique")))
     assert pop_auth(c, "SCRAM-SHA-256-PLUS", s).startswith("+OK Maildrop locked")
     assert s.verified
+
+
+def test_saslprep_password(imap):
+    """GNU SASL applies SASLprep (RFC 4013) to PLAIN and LOGIN passwords; the hash is of the
+    password as typed. mailuser warns; LOGIN (the command) and SCRAM (whose keys are made from
+    the prepared password, as the client makes them) still work."""
+    pw = "no\u00a0break"  # a no-break space: SASLprep makes it a space
+    r = store_tool(imap.conf_path, "mailuser", "passwd", "alice", "--password-stdin",
+                   stdin=pw + "\n")
+    assert r.returncode == 0 and "SASLprep" in r.stderr, r.stderr
+    c = imap.connect()
+    c.line()
+    assert imap_auth(c, "a", "PLAIN", None, initial=plain("", "alice", pw)).startswith("a NO")
+    assert imap_auth(c, "b", "SCRAM-SHA-256", Scram("alice", "no break")).startswith("b OK")
+    c = imap.connect()
+    c.line()
+    assert c.cmd(f"a LOGIN alice {{{len(pw.encode())}+}}\r\n{pw}")[1].startswith("a OK")

@@ -140,6 +140,18 @@ static void test_scram_make(void **state)
     assert_int_equal(auth_scram_make("pencil", AUTH_SCRAM_ITER_MAX + 1, &text, &why), -1);
 }
 
+static void test_saslprep_changes(void **state)
+{
+    assert_false(auth_saslprep_changes("secret"));
+    assert_false(auth_saslprep_changes("p\xc3\xa4ssword")); /* precomposed: NFKC keeps it */
+    assert_true(auth_saslprep_changes("a\xc2\xa0"
+                                      "b")); /* no-break space maps to space */
+    assert_true(auth_saslprep_changes("a\xc2\xad"
+                                      "b"));      /* soft hyphen maps to nothing */
+    assert_true(auth_saslprep_changes("a\001b")); /* control character: refused */
+    assert_true(auth_saslprep_changes("\xff"));   /* not UTF-8: refused */
+}
+
 static void test_mech_names(void **state)
 {
     enum auth_mech m;
@@ -280,11 +292,11 @@ static void test_param_checks(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_base64_encode), cmocka_unit_test(test_scram_parse),
-        cmocka_unit_test(test_scram_format),  cmocka_unit_test(test_scram_make),
-        cmocka_unit_test(test_mech_names),    cmocka_unit_test(test_mechs_offered),
-        cmocka_unit_test(test_certmap_value), cmocka_unit_test(test_certmap_filter),
-        cmocka_unit_test(test_param_checks),
+        cmocka_unit_test(test_base64_encode),    cmocka_unit_test(test_scram_parse),
+        cmocka_unit_test(test_scram_format),     cmocka_unit_test(test_scram_make),
+        cmocka_unit_test(test_saslprep_changes), cmocka_unit_test(test_mech_names),
+        cmocka_unit_test(test_mechs_offered),    cmocka_unit_test(test_certmap_value),
+        cmocka_unit_test(test_certmap_filter),   cmocka_unit_test(test_param_checks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
