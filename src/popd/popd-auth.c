@@ -272,20 +272,12 @@ static void popd_login_done(void *arg)
                 (unsigned long long)octets);
 }
 
-/* Prepares the login job's fields; false (answered) when the peer cannot be noted. */
+/* Resets what the login job fills. */
 static void popd_login_prepare(struct pop_session *s)
 {
     s->lock_fd = -1;
     s->rc = STORE_OK;
     s->maildrop_busy = false;
-    s->peer = calloc(1, sizeof(*s->peer));
-    if (s->peer != NULL) {
-        s->peer->service = conn_service(s->conn);
-        if (conn_peer(s->conn, &s->peer->client) < 0) {
-            free(s->peer);
-            s->peer = NULL;
-        }
-    }
 }
 
 static void popd_login(struct pop_session *s, const char *id, size_t id_len, const char *pw,
@@ -299,6 +291,14 @@ static void popd_login(struct pop_session *s, const char *id, size_t id_len, con
     s->login_id[id_len] = '\0';
     s->password = strndup(pw, pw_len);
     popd_login_prepare(s);
+    s->peer = calloc(1, sizeof(*s->peer));
+    if (s->peer != NULL) {
+        s->peer->service = conn_service(s->conn);
+        if (conn_peer(s->conn, &s->peer->client) < 0) {
+            free(s->peer);
+            s->peer = NULL;
+        }
+    }
     if (s->password == NULL || conn_submit(s->conn, popd_login_work, popd_login_done, s) < 0) {
         free(s->password);
         s->password = NULL;
@@ -335,8 +335,6 @@ void popd_sasl_close(struct pop_session *s)
     s->sasl_input = NULL;
     free(s->sasl_out);
     s->sasl_out = NULL;
-    free(s->peer);
-    s->peer = NULL;
     s->sasl_pending = s->sasl_final = false;
 }
 
