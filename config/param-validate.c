@@ -60,6 +60,10 @@ static const char *param_describe_check(bool (*check)(const char *, const char *
         return "an event key enp://host/path";
     if (check == param_check_tls_priority)
         return "a GnuTLS priority string";
+    if (check == param_check_certmap_components)
+        return "subject components uid, e, cn separated by commas";
+    if (check == param_check_certmap_filter)
+        return "an LDAP filter with %s for the component's value, or empty";
     if (check == ens_access_check)
         return "[+-]addr|mask items separated by ;";
     if (check == access_filter_check)
@@ -291,4 +295,55 @@ bool param_check_tls_priority(const char *value, const char **why_r)
     }
     gnutls_priority_deinit(prio);
     return true;
+}
+
+bool param_check_certmap_components(const char *value, const char **why_r)
+{
+    const char *p = value + strspn(value, ", \t");
+    bool any = false;
+
+    while (*p != '\0') {
+        size_t len = strcspn(p, ", \t");
+        if (!((len == 3 && strncasecmp(p, "uid", 3) == 0) ||
+              (len == 1 && (p[0] == 'e' || p[0] == 'E')) ||
+              (len == 2 && strncasecmp(p, "cn", 2) == 0))) {
+            *why_r = "names a subject component other than uid, e, cn";
+            return false;
+        }
+        any = true;
+        p += len;
+        p += strspn(p, ", \t");
+    }
+    if (!any)
+        *why_r = "names no subject component (uid, e, cn)";
+    return any;
+}
+
+bool param_check_certmap_filter(const char *value, const char **why_r)
+{
+    size_t len = strlen(value);
+    int depth = 0;
+    bool has_value = false;
+
+    if (len == 0)
+        return true;
+    *why_r = "is not an LDAP filter in parentheses with %s for the certificate's value";
+    if (value[0] != '(' || value[len - 1] != ')')
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        if (value[i] == '(')
+            depth++;
+        else if (value[i] == ')' && --depth < 0)
+            return false;
+        else if (value[i] == '%') {
+            if (value[i + 1] == 's')
+                has_value = true;
+            else if (value[i + 1] != '%')
+                return false;
+            i++;
+        }
+        if (depth == 0 && i + 1 < len)
+            return false;
+    }
+    return depth == 0 && has_value;
 }

@@ -574,7 +574,35 @@ const struct param param_table[] = {
      .type = PARAM_PATH,
      .def = "",
      .readers = RD_FRONT,
-     .help = "PEM CA certificates that client certificates are checked against"},
+     .help = "PEM CA certificates that client certificates are checked against; set, a client "
+             "certificate is asked for (not required) and a verified one allows certificate "
+             "login (SASL EXTERNAL)"},
+    {.name = "local.certmap.components",
+     .type = PARAM_STRING,
+     .def = "uid,e",
+     .flags = PARAM_REFRESHABLE,
+     .readers = READER_IMAPD | READER_POPD,
+     .check = param_check_certmap_components,
+     .help = "Subject components of a client certificate that name its user, tried in order: "
+             "uid, e (emailAddress), cn; the value is a login ID unless "
+             "local.certmap.searchfilter is set"},
+    {.name = "local.certmap.searchfilter",
+     .type = PARAM_STRING,
+     .def = "",
+     .flags = PARAM_REFRESHABLE,
+     .readers = READER_IMAPD | READER_POPD,
+     .check = param_check_certmap_filter,
+     .help = "LDAP filter that finds a certificate's user, %s standing for the component's "
+             "value, e.g. (mail=%s) (empty: the value is a login ID; needs local.ugldaphost)"},
+    {.name = "local.auth.scramiterations",
+     .type = PARAM_INT,
+     .def = "4096",
+     .min = 0,
+     .max = 1000000,
+     .flags = PARAM_REFRESHABLE,
+     .readers = READER_STORE,
+     .help = "PBKDF2 iterations of the SCRAM-SHA-256 keys mailuser stores with a password "
+             "(RFC 7677: at least 4096); 0 stores none, so those accounts cannot use SCRAM"},
     {.name = "local.tls.priority",
      .type = PARAM_STRING,
      .def = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",

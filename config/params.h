@@ -85,5 +85,7 @@ bool param_check_login_separator(const char *value, const char **why_r);
 bool param_check_user(const char *value, const char **why_r);
 bool param_check_enp_url(const char *value, const char **why_r);
 bool param_check_tls_priority(const char *value, const char **why_r);
+bool param_check_certmap_components(const char *value, const char **why_r);
+bool param_check_certmap_filter(const char *value, const char **why_r);
 
 #endif

@@ -1,5 +1,6 @@
-/* users.tcb: name -> status, quotas, allowed services and a yescrypt hash. Hashing happens
- * outside the table's lock, since yescrypt is deliberately slow. */
+/* users.tcb: name -> status, quotas, allowed services, a yescrypt hash and the SCRAM secret
+ * (opaque text made by libauth). Hashing happens outside the table's lock, since yescrypt is
+ * deliberately slow. */
 #include <crypt.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -71,7 +72,8 @@ void store_user_list_free(struct store_user **users, size_t n)
 
 struct user_rec {
     struct store_user u;
-    char *hash; /* NULL: no password */
+    char *hash;  /* NULL: no password */
+    char *scram; /* NULL: no SCRAM secret (records written before it existed have none) */
 };
 
 static void rec_put(struct store_buf *b, const struct user_rec *r)
@@ -84,6 +86,7 @@ static void rec_put(struct store_buf *b, const struct user_rec *r)
     store_buf_str(b, r->hash);
     store_buf_str(b, r->u.services);
     store_buf_u8(b, (uint8_t)r->u.inet_status); /* absent in records written before it existed */
+    store_buf_str(b, r->scram);                 /* likewise */
 }
 
 static bool rec_get(const void *v, size_t len, const char *name, size_t nlen, struct user_rec *r)
@@ -100,9 +103,12 @@ static bool rec_get(const void *v, size_t len, const char *name, size_t nlen, st
     r->hash = store_rd_str(&rd, true);
     r->u.services = store_rd_str(&rd, false);
     r->u.inet_status = rd.left > 0 ? (enum store_user_status)store_rd_u8(&rd) : STORE_USER_ACTIVE;
+    r->scram = rd.left > 0 ? store_rd_str(&rd, true) : NULL;
     r->u.has_password = r->hash != NULL;
+    r->u.has_scram = r->scram != NULL;
     if (rd.bad || rd.left != 0 || r->u.services == NULL) {
         free(r->hash);
+        free(r->scram);
         store_user_clear(&r->u);
         return false;
     }
@@ -111,9 +117,8 @@ static bool rec_get(const void *v, size_t len, const char *name, size_t nlen, st
 
 static void rec_clear(struct user_rec *r)
 {
-    if (r->hash != NULL)
-        explicit_bzero(r->hash, strlen(r->hash));
-    free(r->hash);
+    store_user_hash_free(&r->hash);
+    store_user_hash_free(&r->scram);
     store_user_clear(&r->u);
 }
 
@@ -184,7 +189,7 @@ static enum store_err password_check(const char *password, struct store_error *e
 
 /* ---- table access ---- */
 
-enum user_op { OP_ADD, OP_GET, OP_SET, OP_PASSWD, OP_DEL };
+enum user_op { OP_ADD, OP_GET, OP_SET, OP_PASSWD, OP_SCRAM, OP_DEL };
 
 struct user_ctx {
     enum user_op op;
@@ -267,11 +272,18 @@ static enum store_err user_fn(struct store_tx *tx, void *vctx, struct store_erro
         rc = user_save(tx, &cur, err);
         break;
     case OP_PASSWD:
-        if (cur.hash != NULL)
-            explicit_bzero(cur.hash, strlen(cur.hash));
-        free(cur.hash);
+        store_user_hash_free(&cur.hash);
         cur.hash = c->rec.hash ? strdup(c->rec.hash) : NULL;
         if (c->rec.hash != NULL && cur.hash == NULL)
+            abort();
+        /* a SCRAM secret of the old password must not outlive it */
+        store_user_hash_free(&cur.scram);
+        rc = user_save(tx, &cur, err);
+        break;
+    case OP_SCRAM:
+        store_user_hash_free(&cur.scram);
+        cur.scram = c->rec.scram ? strdup(c->rec.scram) : NULL;
+        if (c->rec.scram != NULL && cur.scram == NULL)
             abort();
         rc = user_save(tx, &cur, err);
         break;
@@ -372,6 +384,21 @@ enum store_err store_user_passwd(struct store *st, const char *name, const char 
     return rc;
 }
 
+enum store_err store_user_set_scram(struct store *st, const char *name, const char *scram,
+                                    struct store_error *err)
+{
+    char canon[STORE_USER_MAX + 1];
+    struct user_ctx c = {.op = OP_SCRAM, .name = canon};
+    enum store_err rc = store_user_canon(name, canon, err);
+
+    if (rc == STORE_OK && scram != NULL && (scram[0] == '\0' || strlen(scram) > PASSWORD_MAX))
+        rc = store_fail(err, STORE_EINVAL, "malformed SCRAM secret");
+    if (rc != STORE_OK)
+        return rc;
+    c.rec.scram = (char *)scram; /* only read */
+    return user_run(st, &c, err);
+}
+
 enum store_err store_user_del(struct store *st, const char *name, struct store_error *err)
 {
     char canon[STORE_USER_MAX + 1];
@@ -444,8 +471,8 @@ enum store_err store_user_list(struct store *st, struct store_user **users_r, si
     return rc;
 }
 
-enum store_err store_user_get_auth(struct store *st, const char *name, struct store_user *u_r,
-                                   char **hash_r, struct store_error *err)
+enum store_err store_user_get_secrets(struct store *st, const char *name, struct store_user *u_r,
+                                      char **hash_r, char **scram_r, struct store_error *err)
 {
     char canon[STORE_USER_MAX + 1];
     struct user_ctx c = {.op = OP_GET, .name = canon};
@@ -453,6 +480,8 @@ enum store_err store_user_get_auth(struct store *st, const char *name, struct st
 
     memset(u_r, 0, sizeof(*u_r));
     *hash_r = NULL;
+    if (scram_r != NULL)
+        *scram_r = NULL;
     if (rc == STORE_OK)
         rc = user_run(st, &c, err);
     if (rc == STORE_OK) {
@@ -460,9 +489,19 @@ enum store_err store_user_get_auth(struct store *st, const char *name, struct st
         memset(&c.rec.u, 0, sizeof(c.rec.u));
         *hash_r = c.rec.hash;
         c.rec.hash = NULL;
+        if (scram_r != NULL) {
+            *scram_r = c.rec.scram;
+            c.rec.scram = NULL;
+        }
     }
     rec_clear(&c.rec);
     return rc;
+}
+
+enum store_err store_user_get_auth(struct store *st, const char *name, struct store_user *u_r,
+                                   char **hash_r, struct store_error *err)
+{
+    return store_user_get_secrets(st, name, u_r, hash_r, NULL, err);
 }
 
 void store_user_hash_free(char **hash)

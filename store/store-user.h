@@ -1,5 +1,7 @@
 /* The embedded user table (root/users.tcb): the default directory when no LDAP host is set.
- * Passwords are kept only as crypt(3) yescrypt hashes and never appear in messages. */
+ * Passwords are kept only as crypt(3) yescrypt hashes and never appear in messages; beside the
+ * hash a record may hold a SCRAM secret (salt, iterations, StoredKey, ServerKey as text that
+ * libauth makes and reads; opaque here). */
 #ifndef HALYARD_STORE_USER_H
 #define HALYARD_STORE_USER_H
 
@@ -33,6 +35,7 @@ struct store_user {
     uint64_t quota_bytes, quota_messages; /* 0: unlimited */
     char *services; /* owned; mailAllowedServiceAccess rules verbatim, "" for no restriction */
     bool has_password;
+    bool has_scram; /* a SCRAM secret is stored (store_user_set_scram) */
 };
 
 /* What decides about the account: Sun checks inetUserStatus, then mailUserStatus, and the
@@ -60,9 +63,15 @@ enum store_err store_user_get(struct store *st, const char *name, struct store_u
 enum store_err store_user_set(struct store *st, const struct store_user *u, unsigned fields,
                               struct store_error *err);
 
-/* New password (NULL: remove it, so password login is impossible). */
+/* New password (NULL: remove it, so password login is impossible). The SCRAM secret is removed
+ * with the old password: set the new one with store_user_set_scram. */
 enum store_err store_user_passwd(struct store *st, const char *name, const char *password,
                                  struct store_error *err);
+
+/* Stores scram (text of at most 4096 bytes, not checked here) beside the password hash; NULL
+ * removes it. STORE_ENOTFOUND, STORE_EINVAL. */
+enum store_err store_user_set_scram(struct store *st, const char *name, const char *scram,
+                                    struct store_error *err);
 
 /* Removes the user from the table (its mail stays: see store_home_remove). */
 enum store_err store_user_del(struct store *st, const char *name, struct store_error *err);
@@ -84,6 +93,10 @@ enum store_err store_user_check_password(struct store *st, const char *name, con
 enum store_err store_user_get_auth(struct store *st, const char *name, struct store_user *u_r,
                                    char **hash_r, struct store_error *err);
 void store_user_hash_free(char **hash);
+/* store_user_get_auth that also gives the SCRAM secret (*scram_r NULL when none; release it
+ * with store_user_hash_free). scram_r may be NULL. */
+enum store_err store_user_get_secrets(struct store *st, const char *name, struct store_user *u_r,
+                                      char **hash_r, char **scram_r, struct store_error *err);
 /* Whether password matches hash (crypt(3), compared without an early exit). NULL hash spends the
  * same work on a dummy hash and answers false, so timing does not tell a missing user. */
 bool store_user_hash_matches(const char *password, const char *hash);

@@ -193,7 +193,7 @@ void imap_capability_write(struct imap_session *s)
         conn_puts(s->conn, " SASL-IR");
         if (server_tls_configured(conn_server(s->conn)) && !conn_tls_active(s->conn))
             conn_puts(s->conn, " STARTTLS");
-        conn_puts(s->conn, imap_password_allowed(s) ? " AUTH=PLAIN" : " LOGINDISABLED");
+        imap_auth_capability_write(s);
         return;
     }
     conn_puts(s->conn, " NAMESPACE UNSELECT CHILDREN MOVE UIDPLUS SORT BINARY QUOTA ACL RIGHTS=texk"

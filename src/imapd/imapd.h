@@ -33,6 +33,7 @@ struct imap_selected {
 };
 
 struct imap_idle_key;
+struct imap_login;
 
 struct imap_session {
     struct conn *conn;
@@ -42,7 +43,7 @@ struct imap_session {
     struct store_limits limits;
     struct imap_selected sel; /* valid in IMAP_STATE_SELECTED */
     unsigned failures, commands;
-    struct imap_cmd *sasl_cmd; /* AUTHENTICATE waiting for its continuation line */
+    struct imap_login *sasl; /* AUTHENTICATE waiting for the client's next response */
     /* APPEND: the message literal being received */
     struct store_spool *append_spool;
     struct store_error append_err;
@@ -103,6 +104,11 @@ void imap_cmd_login(struct imap_session *s, struct imap_cmd **cmd);
 void imap_cmd_authenticate(struct imap_session *s, struct imap_cmd **cmd);
 /* A continuation line while AUTHENTICATE waits; returns bytes used, 0 for more. */
 ssize_t imap_sasl_input(struct imap_session *s, const char *data, size_t len);
+/* Drops an AUTHENTICATE that waits for the client (the connection is closing). */
+void imap_sasl_close(struct imap_session *s);
+/* Writes " AUTH=..." for the SASL mechanisms this connection may use, or " LOGINDISABLED"
+ * first when password login is not allowed (for the capability list before login). */
+void imap_auth_capability_write(struct imap_session *s);
 /* Whether password login is allowed on this connection (plaintextmincipher). */
 bool imap_password_allowed(struct imap_session *s);
 

@@ -93,7 +93,7 @@ static ssize_t imapd_on_input(struct conn *c, const char *data, size_t len)
 
     if (s->state == IMAP_STATE_LOGOUT)
         return (ssize_t)len;
-    if (s->sasl_cmd != NULL) /* AUTHENTICATE's continuation line is not a command */
+    if (s->sasl != NULL) /* AUTHENTICATE's continuation line is not a command */
         return imap_sasl_input(s, data, len);
     if (s->idle_cmd != NULL) { /* only DONE ends IDLE */
         ssize_t n = imap_idle_input(s, data, len);
@@ -135,7 +135,7 @@ static void imapd_on_close(struct conn *c)
     conn_info(c, "disconnected");
     if (s != NULL) {
         imap_parser_free(&s->parser);
-        imap_cmd_free(&s->sasl_cmd);
+        imap_sasl_close(s);
         imap_idle_close(s);
         imap_append_drop(s);
         imap_fetch_abort(s);

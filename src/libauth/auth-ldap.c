@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "auth-ldap.h"
+#include "auth-sasl.h"
 
 #define POOL_MAX 32
 
@@ -315,6 +316,9 @@ void auth_ldap_user_clear(struct auth_ldap_user *u)
     free(u->stamp);
     free(u->mailhost);
     free(u->language);
+    if (u->scram != NULL)
+        explicit_bzero(u->scram, strlen(u->scram));
+    free(u->scram);
     store_user_clear(&u->u);
     memset(u, 0, sizeof(*u));
 }
@@ -339,6 +343,7 @@ bool auth_ldap_user_copy(struct auth_ldap_user *dst, const struct auth_ldap_user
     dst->stamp = dup_opt(src->stamp, &ok);
     dst->mailhost = dup_opt(src->mailhost, &ok);
     dst->language = dup_opt(src->language, &ok);
+    dst->scram = dup_opt(src->scram, &ok);
     dst->u.services = dup_opt(src->u.services, &ok);
     if (!ok)
         auth_ldap_user_clear(dst);
@@ -358,8 +363,25 @@ static const char *const entry_attrs[] = {
     "preferredLanguage",
     "entryCSN",
     "modifyTimestamp",
+    "userPassword", /* only to find a SCRAM secret; returned only where the ACL lets us read */
     NULL,
 };
+
+/* The first userPassword value that is a SCRAM-SHA-256 secret, or NULL. */
+static char *entry_scram(LDAP *ld, LDAPMessage *e)
+{
+    struct berval **vals = ldap_get_values_len(ld, e, "userPassword");
+    struct auth_scram_secret secret;
+    char *found = NULL;
+
+    for (size_t i = 0; vals != NULL && vals[i] != NULL && found == NULL; i++)
+        if (memchr(vals[i]->bv_val, '\0', vals[i]->bv_len) == NULL &&
+            auth_scram_parse(vals[i]->bv_val, &secret) == 0)
+            found = strdup(vals[i]->bv_val);
+    explicit_bzero(&secret, sizeof(secret));
+    ldap_value_free_len(vals);
+    return found;
+}
 
 /* The first value of attr in e, or NULL; *vals_r is freed by the caller. */
 static const char *entry_first(LDAP *ld, LDAPMessage *e, const char *attr, struct berval ***vals_r)
@@ -459,6 +481,7 @@ static enum auth_ldap_rc entry_read(LDAP *ld, LDAPMessage *e, const char *uid,
         u->stamp = attr_dup(ld, e, "modifyTimestamp", NULL);
     u->mailhost = attr_dup(ld, e, "mailHost", "");
     u->language = attr_dup(ld, e, "preferredLanguage", "");
+    u->scram = entry_scram(ld, e);
     if (u->dn == NULL || u->u.services == NULL || u->mailhost == NULL || u->language == NULL) {
         auth_ldap_user_clear(u);
         snprintf(detail, size, "out of memory");
@@ -504,19 +527,15 @@ static enum auth_ldap_rc search_pick(LDAP *ld, LDAPMessage *res, const struct au
     return entry_read(ld, best, best_uid, u_r, detail, size);
 }
 
-enum auth_ldap_rc auth_ldap_find(const struct conf *conf, const struct auth_ldap_key *keys,
-                                 size_t n, struct auth_ldap_user *u_r, char *detail, size_t size)
+/* One search for filter (cached); keys rank the entries found (n = 0: one entry must match). */
+static enum auth_ldap_rc ldap_find(const struct conf *conf, const char *filter,
+                                   const struct auth_ldap_key *keys, size_t n,
+                                   struct auth_ldap_user *u_r, char *detail, size_t size)
 {
-    char filter[AUTH_LDAP_FILTER_MAX];
     unsigned ttl = (unsigned)conf_int(conf, "local.ugldapcachettl");
     enum auth_ldap_rc result = AUTH_LDAP_TEMPFAIL;
     struct ldap_slot *slot;
 
-    memset(u_r, 0, sizeof(*u_r));
-    if (n > AUTH_LDAP_KEYS_MAX || auth_ldap_filter(keys, n, filter, sizeof(filter)) < 0) {
-        snprintf(detail, size, "no such user (the name cannot be searched for)");
-        return AUTH_LDAP_NOTFOUND;
-    }
     if (cache_get(filter, ttl, u_r))
         return AUTH_LDAP_OK;
     if ((slot = pool_take(conf, true)) == NULL) {
@@ -560,6 +579,26 @@ enum auth_ldap_rc auth_ldap_find(const struct conf *conf, const struct auth_ldap
     if (result == AUTH_LDAP_OK)
         cache_put(filter, ttl, u_r);
     return result;
+}
+
+enum auth_ldap_rc auth_ldap_find(const struct conf *conf, const struct auth_ldap_key *keys,
+                                 size_t n, struct auth_ldap_user *u_r, char *detail, size_t size)
+{
+    char filter[AUTH_LDAP_FILTER_MAX];
+
+    memset(u_r, 0, sizeof(*u_r));
+    if (n == 0 || n > AUTH_LDAP_KEYS_MAX || auth_ldap_filter(keys, n, filter, sizeof(filter)) < 0) {
+        snprintf(detail, size, "no such user (the name cannot be searched for)");
+        return AUTH_LDAP_NOTFOUND;
+    }
+    return ldap_find(conf, filter, keys, n, u_r, detail, size);
+}
+
+enum auth_ldap_rc auth_ldap_find_filter(const struct conf *conf, const char *filter,
+                                        struct auth_ldap_user *u_r, char *detail, size_t size)
+{
+    memset(u_r, 0, sizeof(*u_r));
+    return ldap_find(conf, filter, NULL, 0, u_r, detail, size);
 }
 
 enum auth_ldap_rc auth_ldap_bind(const struct conf *conf, const char *dn, const char *password,

@@ -25,11 +25,13 @@ struct auth_ldap_key {
 
 /* What Halyard reads of a user entry. */
 struct auth_ldap_user {
-    char *dn;             /* owned: where to bind with the user's password */
-    struct store_user u;  /* name (the matching uid, see decisions.md), statuses, quotas, rules */
-    char *stamp;          /* owned: entryCSN, else modifyTimestamp; NULL when neither is read */
-    char *mailhost;       /* owned: mailHost, "" when absent */
-    char *language;       /* owned: preferredLanguage, "" when absent */
+    char *dn;            /* owned: where to bind with the user's password */
+    struct store_user u; /* name (the matching uid, see decisions.md), statuses, quotas, rules */
+    char *stamp;         /* owned: entryCSN, else modifyTimestamp; NULL when neither is read */
+    char *mailhost;      /* owned: mailHost, "" when absent */
+    char *language;      /* owned: preferredLanguage, "" when absent */
+    char *scram; /* owned: a userPassword value in a SCRAM-SHA-256 form (auth_scram_parse), when
+                    the service DN may read it; NULL otherwise */
     char bad_status[128]; /* a status value that is not Sun's, for the journal ("" none) */
 };
 
@@ -49,6 +51,11 @@ bool auth_ldap_enabled(const struct conf *conf);
  * AUTH_LDAP_OK (free with auth_ldap_user_clear); detail gets a journal line otherwise. */
 enum auth_ldap_rc auth_ldap_find(const struct conf *conf, const struct auth_ldap_key *keys,
                                  size_t n, struct auth_ldap_user *u_r, char *detail, size_t size);
+
+/* As auth_ldap_find for an administrator's filter (local.certmap.searchfilter, already escaped):
+ * exactly one entry must match. */
+enum auth_ldap_rc auth_ldap_find_filter(const struct conf *conf, const char *filter,
+                                        struct auth_ldap_user *u_r, char *detail, size_t size);
 
 /* Checks password by a simple bind as dn (an empty password is refused without asking: it
  * would be an unauthenticated bind, RFC 4513 5.1.2). AUTH_LDAP_OK, _BADPASS or _TEMPFAIL. */

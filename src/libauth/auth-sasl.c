@@ -1,8 +1,33 @@
-/* SASL PLAIN (RFC 4616) and the base64 it travels in (RFC 4648): pure functions, shared by
- * IMAP AUTHENTICATE, POP AUTH and webmail. */
+/* The base64 SASL travels in (RFC 4648): pure functions, shared by IMAP AUTHENTICATE, POP AUTH
+ * and webmail. SASL PLAIN itself is GNU SASL's (auth-gsasl.c). */
 #include <string.h>
 
+#include "auth-sasl.h"
 #include "auth.h"
+
+static const char b64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+size_t auth_base64_encode(const unsigned char *in, size_t len, char *out, size_t size)
+{
+    size_t need = (len + 2) / 3 * 4, o = 0;
+
+    if (need + 1 > size)
+        return 0;
+    for (size_t i = 0; i < len; i += 3) {
+        unsigned long v = (unsigned long)in[i] << 16;
+        if (i + 1 < len)
+            v |= (unsigned long)in[i + 1] << 8;
+        if (i + 2 < len)
+            v |= in[i + 2];
+        out[o++] = b64_alphabet[v >> 18 & 63];
+        out[o++] = b64_alphabet[v >> 12 & 63];
+        out[o++] = i + 1 < len ? b64_alphabet[v >> 6 & 63] : '=';
+        out[o++] = i + 2 < len ? b64_alphabet[v & 63] : '=';
+    }
+    out[o] = '\0';
+    return o;
+}
 
 static int auth_b64_value(unsigned char c)
 {
@@ -48,22 +73,4 @@ long auth_base64_decode(const char *in, size_t len, unsigned char *out, size_t o
         }
     }
     return (long)o;
-}
-
-int auth_plain_split(char *msg, size_t len, const char **authzid_r, const char **authcid_r,
-                     const char **password_r)
-{
-    char *nul1 = memchr(msg, '\0', len);
-    char *nul2 = nul1 != NULL ? memchr(nul1 + 1, '\0', len - (size_t)(nul1 + 1 - msg)) : NULL;
-
-    /* exactly two NULs, a non-empty authentication id and password */
-    if (nul2 == NULL || memchr(nul2 + 1, '\0', len - (size_t)(nul2 + 1 - msg)) != NULL)
-        return -1;
-    if (nul2 == nul1 + 1 || nul2 + 1 == msg + len)
-        return -1;
-    msg[len] = '\0';
-    *authzid_r = msg;
-    *authcid_r = nul1 + 1;
-    *password_r = nul2 + 1;
-    return 0;
 }

@@ -1,6 +1,7 @@
 /* Password login against the embedded user table or the LDAP directory, with the access rules
  * and the account status Sun defines: the first status that is not active decides. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -35,6 +36,8 @@ const char *auth_result_name(enum auth_result result)
         return "account on another mail host";
     case AUTH_NOAUTHZ:
         return "not allowed to act as another user";
+    case AUTH_NOSECRET:
+        return "no secret for this mechanism";
     }
     return "?";
 }
@@ -118,6 +121,7 @@ struct auth_account {
     struct store_user *u;
     const char *cache_user, *cache_stamp; /* login-cache key: name and hash, or DN and entryCSN */
     const char *hash;                     /* embedded: the stored hash */
+    const char *scram;                    /* the SCRAM secret text, or NULL */
     const char *dn;                       /* LDAP: where to bind */
     const char *mailhost;                 /* LDAP: mailHost */
     const char *bad_status;               /* LDAP: why a status value reads as disabled */
@@ -199,9 +203,16 @@ static void auth_decide(const struct conf *conf, const struct auth_account *a, c
 
 /* LDAP: one search for every name the ID may stand for (uid first, in the order of
  * auth_id_candidates, then mail and mailAlternateAddress for a qualified ID). */
+/* Copies the account's SCRAM secret for auth_account. */
+static void auth_scram_copy(const struct auth_account *a, char **scram_r)
+{
+    if (scram_r != NULL && a->scram != NULL && (*scram_r = strdup(a->scram)) == NULL)
+        abort();
+}
+
 static void auth_password_ldap(const struct conf *conf, char names[2][AUTH_ID_MAX + 1], size_t n,
                                const char *password, struct auth_peer *peer,
-                               struct auth_reply *reply)
+                               struct auth_reply *reply, char **scram_r)
 {
     struct auth_ldap_key keys[4];
     struct auth_ldap_user lu;
@@ -227,36 +238,42 @@ static void auth_password_ldap(const struct conf *conf, char names[2][AUTH_ID_MA
                              .cache_stamp = lu.stamp,
                              .dn = lu.dn,
                              .mailhost = lu.mailhost,
-                             .bad_status = lu.bad_status};
+                             .bad_status = lu.bad_status,
+                             .scram = lu.scram};
     snprintf(reply->mailhost, sizeof(reply->mailhost), "%s", lu.mailhost);
     snprintf(reply->language, sizeof(reply->language), "%s", lu.language);
     auth_decide(conf, &a, password, peer, reply);
+    auth_scram_copy(&a, scram_r);
     auth_ldap_user_clear(&lu);
 }
 
-/* Finds id in the directory and decides; password NULL checks none (auth_proxy). */
+/* Finds id in the directory and decides; password NULL checks none (auth_proxy,
+ * auth_account). scram_r (may be NULL) gets the account's SCRAM secret. */
 static void auth_find(struct store *st, const struct conf *conf, const char *id,
-                      const char *password, struct auth_peer *peer, struct auth_reply *reply)
+                      const char *password, struct auth_peer *peer, struct auth_reply *reply,
+                      char **scram_r)
 {
     char names[2][AUTH_ID_MAX + 1];
     size_t n = auth_id_candidates(id, conf_str(conf, "service.loginseparator"),
                                   conf_str(conf, "service.defaultdomain"), names);
     struct store_user u;
     struct store_error err;
-    char *hash;
+    char *hash, *scram;
 
+    if (scram_r != NULL)
+        *scram_r = NULL;
     memset(reply, 0, sizeof(*reply));
     reply->result = AUTH_FAILED;
     snprintf(reply->detail, sizeof(reply->detail), "no such user");
     if (n > 0 && auth_ldap_enabled(conf)) {
-        auth_password_ldap(conf, names, n, password, peer, reply);
+        auth_password_ldap(conf, names, n, password, peer, reply, scram_r);
         return;
     }
     for (size_t i = 0; i < n; i++) {
         char canon[STORE_USER_MAX + 1];
         if (store_user_canon(names[i], canon, &err) != STORE_OK)
             continue;
-        enum store_err rc = store_user_get_auth(st, canon, &u, &hash, &err);
+        enum store_err rc = store_user_get_secrets(st, canon, &u, &hash, &scram, &err);
         if (rc == STORE_ENOTFOUND)
             continue;
         if (rc != STORE_OK) {
@@ -264,9 +281,12 @@ static void auth_find(struct store *st, const struct conf *conf, const char *id,
             snprintf(reply->detail, sizeof(reply->detail), "%s", err.msg);
             return;
         }
-        struct auth_account a = {.u = &u, .cache_user = canon, .cache_stamp = hash, .hash = hash};
+        struct auth_account a = {
+            .u = &u, .cache_user = canon, .cache_stamp = hash, .hash = hash, .scram = scram};
         auth_decide(conf, &a, password, peer, reply);
+        auth_scram_copy(&a, scram_r);
         store_user_hash_free(&hash);
+        store_user_hash_free(&scram);
         store_user_clear(&u);
         return;
     }
@@ -278,11 +298,16 @@ static void auth_find(struct store *st, const struct conf *conf, const char *id,
 void auth_password(struct store *st, const struct conf *conf, const char *id, const char *password,
                    struct auth_peer *peer, struct auth_reply *reply)
 {
-    auth_find(st, conf, id, password ? password : "", peer, reply);
+    auth_find(st, conf, id, password ? password : "", peer, reply, NULL);
 }
 
-/* Whether the directory name user (canonical) is what id names. */
-static bool auth_is(const struct conf *conf, const char *id, const char *user)
+void auth_account(struct store *st, const struct conf *conf, const char *id, struct auth_peer *peer,
+                  struct auth_reply *reply, char **scram_r)
+{
+    auth_find(st, conf, id, NULL, peer, reply, scram_r);
+}
+
+bool auth_id_is(const struct conf *conf, const char *id, const char *user)
 {
     char names[2][AUTH_ID_MAX + 1], canon[STORE_USER_MAX + 1];
     struct store_error err;
@@ -298,14 +323,19 @@ static bool auth_is(const struct conf *conf, const char *id, const char *user)
 void auth_proxy(struct store *st, const struct conf *conf, const char *authz, const char *authc,
                 const char *password, struct auth_peer *peer, struct auth_reply *reply)
 {
+    auth_password(st, conf, authc, password, peer, reply);
+    if (reply->result == AUTH_OK)
+        auth_proxy_as(st, conf, authz, reply);
+}
+
+void auth_proxy_as(struct store *st, const struct conf *conf, const char *authz,
+                   struct auth_reply *reply)
+{
     const char *admin = conf_str(conf, "local.service.proxy.admin");
     char who[STORE_USER_MAX + 1];
 
-    auth_password(st, conf, authc, password, peer, reply);
-    if (reply->result != AUTH_OK)
-        return;
     snprintf(who, sizeof(who), "%s", reply->user);
-    if (admin[0] == '\0' || !auth_is(conf, admin, who)) {
+    if (admin[0] == '\0' || !auth_id_is(conf, admin, who)) {
         memset(reply, 0, sizeof(*reply));
         reply->result = AUTH_NOAUTHZ;
         snprintf(reply->detail, sizeof(reply->detail),
@@ -314,7 +344,7 @@ void auth_proxy(struct store *st, const struct conf *conf, const char *authz, co
     }
     /* the target's own status and mailHost still decide; its access rules are the front
      * end's to apply (it knows the real client) */
-    auth_find(st, conf, authz, NULL, NULL, reply);
+    auth_find(st, conf, authz, NULL, NULL, reply, NULL);
     if (reply->result == AUTH_OK)
         snprintf(reply->detail, sizeof(reply->detail), "ok, by proxy administrator %.64s", who);
 }

@@ -29,6 +29,7 @@ enum auth_result {
     AUTH_HOLD,      /* hold: mail is accepted, login is not */
     AUTH_ELSEWHERE, /* LDAP: the account's mailHost is another host (reply.mailhost) */
     AUTH_NOAUTHZ,   /* authenticated, but not allowed to act as the authorisation identity */
+    AUTH_NOSECRET,  /* the account has no secret for this mechanism (no SCRAM keys stored) */
 };
 
 struct auth_reply {
@@ -74,6 +75,23 @@ void auth_password(struct store *st, const struct conf *conf, const char *id, co
 void auth_proxy(struct store *st, const struct conf *conf, const char *authz, const char *authc,
                 const char *password, struct auth_peer *peer, struct auth_reply *reply);
 
+/* The account id names, decided as after a right password - access rules (with peer), status,
+ * mailHost - for a login proven another way (a SCRAM proof, a certificate). scram_r (may be
+ * NULL) gets a copy of its SCRAM secret text (NULL when it has none; free with
+ * store_user_hash_free). Blocking. */
+void auth_account(struct store *st, const struct conf *conf, const char *id, struct auth_peer *peer,
+                  struct auth_reply *reply, char **scram_r);
+
+/* Proxy authorisation after another proof: reply holds an AUTH_OK login of the authentication
+ * identity; when that is local.service.proxy.admin it becomes authz's (as auth_proxy),
+ * otherwise AUTH_NOAUTHZ. */
+void auth_proxy_as(struct store *st, const struct conf *conf, const char *authz,
+                   struct auth_reply *reply);
+
+/* Whether login ID id names the directory name user (canonical): separator and default domain
+ * apply as for a login. */
+bool auth_id_is(const struct conf *conf, const char *id, const char *user);
+
 /* Checks a user's mailAllowedServiceAccess text (blocking when a rule needs the client's name).
  * Returns AUTH_OK, AUTH_DENIED or AUTH_BADRULES, with a journal line in detail (size bytes)
  * naming the rule. */
@@ -82,12 +100,6 @@ enum auth_result auth_access(const char *rules, struct auth_peer *peer, char *de
 /* Decodes strict base64 (RFC 4648: padded, no blanks) into out. Returns the decoded length, or
  * -1 for malformed input or when out_size is too small. */
 long auth_base64_decode(const char *in, size_t len, unsigned char *out, size_t out_size);
-
-/* Splits a decoded SASL PLAIN message (RFC 4616): authzid NUL authcid NUL password. msg must
- * have room for len + 1 bytes (it is NUL-terminated in place); the results point into it.
- * Returns 0, or -1 when malformed (wrong NUL count, empty authcid or password). */
-int auth_plain_split(char *msg, size_t len, const char **authzid_r, const char **authcid_r,
-                     const char **password_r);
 
 /* The login cache (process-wide, thread-safe): HMAC-SHA-256 digests, under a random key made
  * at first use, of user, password and the stored hash - never the password. A digest counts

@@ -22,6 +22,7 @@ struct conn {
     struct conn *prev, *next;
     int fd;
     gnutls_session_t tls;
+    struct tls_peer_cert *peer_cert; /* a client certificate local.tls.cafile verified */
     sd_event_source *io, *timer;
     char *in;
     size_t in_len, in_cap;
@@ -133,6 +134,7 @@ static void conn_destroy(struct conn *c)
     conn_deferred_free(c);
     if (c->tls != NULL)
         gnutls_deinit(c->tls);
+    tls_peer_cert_free(&c->peer_cert);
     close(c->fd);
     free(c->in);
     free(c->out);
@@ -296,6 +298,19 @@ bool conn_tls_active(const struct conn *c)
 unsigned conn_tls_bits(const struct conn *c)
 {
     return conn_tls_active(c) ? tls_session_bits(c->tls) : 0;
+}
+
+const struct tls_peer_cert *conn_tls_peer_cert(const struct conn *c)
+{
+    return conn_tls_active(c) ? c->peer_cert : NULL;
+}
+
+char *conn_tls_channel_binding(const struct conn *c, bool exporter)
+{
+    if (!conn_tls_active(c))
+        return NULL;
+    return tls_session_channel_binding(c->tls,
+                                       exporter ? GNUTLS_CB_TLS_EXPORTER : GNUTLS_CB_TLS_UNIQUE);
 }
 
 bool conn_on_tls_port(const struct conn *c)
@@ -477,6 +492,15 @@ static void conn_handshake(struct conn *c)
     char *desc = gnutls_session_get_desc(c->tls);
     conn_info(c, "TLS established: %s", desc ? desc : "?");
     gnutls_free(desc);
+    char why[512];
+    switch (tls_session_peer_cert(c->srv->tls, c->tls, &c->peer_cert, why, sizeof(why))) {
+    case 1:
+        conn_info(c, "client certificate \"%s\" verified", c->peer_cert->subject);
+        break;
+    case -1: /* the session goes on; the certificate only cannot log in */
+        conn_notice(c, "%s", why);
+        break;
+    }
     if (!c->opened)
         conn_open(c);
 }

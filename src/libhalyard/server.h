@@ -17,6 +17,7 @@
 
 struct server;
 struct conn;
+struct tls_peer_cert; /* tls.h */
 
 /* What a protocol plugs into the skeleton. Callbacks run on the event loop thread. */
 struct proto {
@@ -83,6 +84,11 @@ void conn_starttls(struct conn *c);
 bool conn_tls_active(const struct conn *c);
 /* Key bits of the TLS cipher, 0 on plaintext. */
 unsigned conn_tls_bits(const struct conn *c);
+/* The client certificate local.tls.cafile verified in this TLS session, or NULL. */
+const struct tls_peer_cert *conn_tls_peer_cert(const struct conn *c);
+/* The TLS session's channel binding, base64 (caller frees): tls-exporter (RFC 9266) when
+ * exporter, else tls-unique (RFC 5929, TLS 1.2 only). NULL when there is none. */
+char *conn_tls_channel_binding(const struct conn *c, bool exporter);
 /* Whether the connection arrived on the implicit-TLS socket. */
 bool conn_on_tls_port(const struct conn *c);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "access.h"
+#include "auth-sasl.h"
 #include "mailuser.h"
 #include "store-user.h"
 
@@ -141,6 +142,42 @@ static int fail(FILE *errout, const char *cmd, const struct store_error *err)
     return MAILUSER_EXIT_FAIL;
 }
 
+static unsigned long scram_iter = 4096;
+
+void mailuser_set_scram_iterations(unsigned long iter)
+{
+    scram_iter = iter;
+}
+
+/* The SCRAM-SHA-256 keys of a password just set, beside its hash (a failure only warns: the
+ * password works, SCRAM does not). */
+static void scram_store(struct store *st, const char *cmd, const char *name, const char *password,
+                        FILE *errout)
+{
+    struct store_error err;
+    const char *why;
+    char *text;
+
+    if (password == NULL)
+        return;
+    if (auth_saslprep_changes(password))
+        fprintf(errout,
+                "mailuser %s: warning: SASLprep (RFC 4013) changes or refuses this password, so "
+                "SASL PLAIN and LOGIN will not match it; the IMAP LOGIN command and POP3 "
+                "USER/PASS will\n",
+                cmd);
+    if (scram_iter == 0)
+        return;
+    if (auth_scram_make(password, scram_iter, &text, &why) < 0) {
+        fprintf(errout, "mailuser %s: warning: no SCRAM-SHA-256 keys for %s: %s\n", cmd, name, why);
+        return;
+    }
+    if (store_user_set_scram(st, name, text, &err) != STORE_OK)
+        fprintf(errout, "mailuser %s: warning: no SCRAM-SHA-256 keys for %s: %s\n", cmd, name,
+                err.msg);
+    store_user_hash_free(&text);
+}
+
 static int cmd_add(struct store *st, struct cmd_opts *o, FILE *out, FILE *errout)
 {
     struct store_error err;
@@ -161,12 +198,14 @@ static int cmd_add(struct store *st, struct cmd_opts *o, FILE *out, FILE *errout
         u.status = STORE_USER_ACTIVE;
     if (!(o->fields & STORE_USER_SET_INET_STATUS))
         u.inet_status = STORE_USER_ACTIVE;
-    if (store_user_add(st, &u, password, &err) != STORE_OK)
+    if (store_user_add(st, &u, password, &err) != STORE_OK) {
         rc = fail(errout, "add", &err);
-    else if (store_home_ensure(st, u.name, &err) != STORE_OK)
+    } else if (store_home_ensure(st, u.name, &err) != STORE_OK) {
         rc = fail(errout, "add (creating the mail folder)", &err);
-    else
+    } else {
+        scram_store(st, "add", u.name, password, errout);
         fprintf(out, "added %s\n", u.name);
+    }
     mailuser_password_free(&password);
     return rc;
 }
@@ -188,12 +227,14 @@ static int cmd_passwd(struct store *st, struct cmd_opts *o, FILE *out, FILE *err
         store_user_clear(&u);
         return MAILUSER_EXIT_FAIL;
     }
-    if (store_user_passwd(st, u.name, password, &err) != STORE_OK)
+    if (store_user_passwd(st, u.name, password, &err) != STORE_OK) {
         rc = fail(errout, "passwd", &err);
-    else
+    } else {
+        scram_store(st, "passwd", u.name, password, errout);
         fprintf(out,
                 o->no_password ? "removed the password of %s\n" : "changed the password of %s\n",
                 u.name);
+    }
     mailuser_password_free(&password);
     store_user_clear(&u);
     return rc;
@@ -232,9 +273,10 @@ static int cmd_show(struct store *st, struct cmd_opts *o, FILE *out, FILE *errou
 
     if (store_user_get(st, o->name, &u, &err) != STORE_OK)
         return fail(errout, "show", &err);
-    fprintf(out, "name: %s\nstatus: %s\ninet-status: %s\npassword: %s\n", u.name,
+    fprintf(out, "name: %s\nstatus: %s\ninet-status: %s\npassword: %s\nscram: %s\n", u.name,
             store_user_status_name(u.status), store_user_status_name(u.inet_status),
-            u.has_password ? "set (yescrypt)" : "none");
+            u.has_password ? "set (yescrypt)" : "none",
+            u.has_scram ? "SCRAM-SHA-256 keys stored" : "none");
     limit_print(out, "quota.bytes", u.quota_bytes);
     limit_print(out, "quota.messages", u.quota_messages);
     fprintf(out, "services: %s\n", u.services[0] ? u.services : "(all)");

@@ -24,6 +24,10 @@ void mailuser_password_free(char **password);
 /* "1048576", "100K", "20M", "2G", "1T" (powers of 1024); false on anything else. */
 bool mailuser_parse_size(const char *s, uint64_t *v_r);
 
+/* PBKDF2 iterations of the SCRAM-SHA-256 keys add and passwd store (local.auth.scramiterations;
+ * 0: none). */
+void mailuser_set_scram_iterations(unsigned long iter);
+
 /* Runs a command (argv[0] is its name) on st; returns the exit status. Messages go to out and
  * errors to errout. */
 int mailuser_run(struct store *st, int argc, char **argv, FILE *out, FILE *errout);

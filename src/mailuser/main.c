@@ -27,7 +27,8 @@ static const char usage[] =
     "  removed, hold; --inet-status (inetUserStatus): active, inactive, deleted; the first\n"
     "  that is not active decides. Sizes take K, M, G, T; 0 means unlimited. RULES:\n"
     "  mailAllowedServiceAccess syntax (\"+imaps,pops:ALL$+imap:192.0.2.0/24\"), checked and\n"
-    "  stored as given; \"\" allows every service from everywhere.\n"
+    "  stored as given; \"\" allows every service from everywhere. With a password, add and\n"
+    "  passwd also store its SCRAM-SHA-256 keys (local.auth.scramiterations; 0: none).\n"
     "  Exit status: 0 done, 1 refused or failed, 2 usage error.\n";
 
 int main(int argc, char **argv)
@@ -68,6 +69,7 @@ int main(int argc, char **argv)
         conf_free(&conf);
         return MAILUSER_EXIT_FAIL;
     }
+    mailuser_set_scram_iterations((unsigned long)conf_int(conf, "local.auth.scramiterations"));
     rc = mailuser_run(st, argc - optind, argv + optind, stdout, stderr);
     store_close(&st);
     conf_free(&conf);

@@ -88,7 +88,7 @@ static ssize_t popd_on_input(struct conn *c, const char *data, size_t len)
         if (s->sasl_pending) { /* a continuation line is base64, not a command */
             const char *end = memchr(data, '\n', used);
             size_t n = (size_t)(end - data);
-            popd_auth_plain(s, data, n > 0 && data[n - 1] == '\r' ? n - 1 : n);
+            popd_sasl_input(s, data, n > 0 && data[n - 1] == '\r' ? n - 1 : n);
             return (ssize_t)used;
         }
         conn_puts(c, "-ERR Malformed command\r\n");
@@ -100,7 +100,7 @@ static ssize_t popd_on_input(struct conn *c, const char *data, size_t len)
         /* the line parsed as a command but is the SASL response (base64 can look like one) */
         const char *end = memchr(data, '\n', used);
         size_t n = (size_t)(end - data);
-        popd_auth_plain(s, data, n > 0 && data[n - 1] == '\r' ? n - 1 : n);
+        popd_sasl_input(s, data, n > 0 && data[n - 1] == '\r' ? n - 1 : n);
         return (ssize_t)used;
     }
     popd_dispatch(s, &cmd);
@@ -125,6 +125,7 @@ static void popd_on_close(struct conn *c)
         conn_info(c, "disconnected without QUIT: nothing deleted");
     else
         conn_info(c, "disconnected");
+    popd_sasl_close(s);
     popd_maildrop_release(s);
     free(s);
     conn_set_data(c, NULL);

@@ -1,6 +1,7 @@
-/* POP3 authorization: USER/PASS (RFC 1939), AUTH PLAIN (RFC 5034), STLS (RFC 2595), with the
- * seed's plaintextmincipher rule, a delay and a limit for failures, and the maildrop lock taken
- * before "+OK" (RFC 1939 section 8). */
+/* POP3 authorization: USER/PASS (RFC 1939), AUTH (RFC 5034) through GNU SASL - PLAIN, LOGIN,
+ * SCRAM-SHA-256(-PLUS), EXTERNAL for a verified TLS client certificate - and STLS (RFC 2595),
+ * with the seed's plaintextmincipher rule, a delay and a limit for failures, and the maildrop
+ * lock taken before "+OK" (RFC 1939 section 8). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "banner.h"
 #include "halyard-build.h"
 #include "popd.h"
+#include "tls.h"
 
 /* plaintextmincipher for POP: password login is always on (the seed), so -1 counts as 0; N > 0
  * demands TLS of at least N bits. */
@@ -27,6 +29,59 @@ static bool popd_refuse_plaintext(struct pop_session *s)
     return true;
 }
 
+/* What this connection offers SASL; the channel-binding strings go with it. */
+struct popd_sasl_conn {
+    struct auth_sasl_setup setup;
+    struct auth_cert cert;
+    char *cb_unique, *cb_exporter;
+};
+
+static void popd_sasl_conn_get(struct pop_session *s, struct popd_sasl_conn *c)
+{
+    const struct tls_peer_cert *pc = conn_tls_peer_cert(s->conn);
+
+    memset(c, 0, sizeof(*c));
+    c->setup.store = popd_store();
+    c->setup.conf = server_conf(conn_server(s->conn));
+    c->setup.password_ok = popd_password_allowed(s);
+    c->setup.proxy_ok = false; /* POP3 has no front end to act for users */
+    c->setup.peer.service = conn_service(s->conn);
+    c->setup.has_peer = conn_peer(s->conn, &c->setup.peer.client) == 0;
+    c->setup.cb_unique = c->cb_unique = conn_tls_channel_binding(s->conn, false);
+    c->setup.cb_exporter = c->cb_exporter = conn_tls_channel_binding(s->conn, true);
+    if (pc != NULL) {
+        c->cert = (struct auth_cert){pc->subject, pc->uid, pc->email, pc->cn};
+        c->setup.cert = &c->cert;
+    }
+}
+
+static void popd_sasl_conn_clear(struct popd_sasl_conn *c)
+{
+    free(c->cb_unique);
+    free(c->cb_exporter);
+}
+
+/* The mechanisms this connection may use (bit 1u << mech). */
+static unsigned popd_mechs(struct pop_session *s)
+{
+    struct popd_sasl_conn c;
+    unsigned mechs;
+
+    popd_sasl_conn_get(s, &c);
+    mechs = auth_sasl_mechs(&c.setup);
+    popd_sasl_conn_clear(&c);
+    return mechs;
+}
+
+/* Writes each of mechs as before NAME after. */
+static void popd_write_mechs(struct pop_session *s, unsigned mechs, const char *before,
+                             const char *after)
+{
+    for (int m = 0; m < AUTH_MECH_COUNT; m++)
+        if (mechs & 1u << m)
+            conn_printf(s->conn, "%s%s%s", before, auth_mech_name((enum auth_mech)m), after);
+}
+
 void popd_write_capa(struct pop_session *s)
 {
     const struct conf *conf = server_conf(conn_server(s->conn));
@@ -35,7 +90,15 @@ void popd_write_capa(struct pop_session *s)
                        "AUTH-RESP-CODE\r\nPIPELINING\r\n");
     if (s->state == POP_AUTHORIZATION) {
         if (popd_password_allowed(s))
-            conn_puts(s->conn, "USER\r\nSASL PLAIN\r\n");
+            conn_puts(s->conn, "USER\r\n");
+        /* RFC 2449 6.3: the SASL mechanisms usable now (a verified client certificate adds
+         * EXTERNAL even where passwords are refused) */
+        unsigned mechs = popd_mechs(s);
+        if (mechs != 0) {
+            conn_puts(s->conn, "SASL");
+            popd_write_mechs(s, mechs, " ", "");
+            conn_puts(s->conn, "\r\n");
+        }
         if (server_tls_configured(conn_server(s->conn)) && !conn_tls_active(s->conn))
             conn_puts(s->conn, "STLS\r\n");
     }
@@ -44,23 +107,15 @@ void popd_write_capa(struct pop_session *s)
     conn_puts(s->conn, ".\r\n");
 }
 
-/* --- the login job: password check, maildrop lock, message list (all blocking) --- */
+/* --- the login job: password check or SASL step, maildrop lock, message list (blocking) --- */
 
-static void popd_login_work(void *arg)
+static void popd_maildrop_open(struct pop_session *s)
 {
-    struct pop_session *s = arg;
     struct store *st = popd_store();
     struct store_mailbox mb;
     struct store_msg *msgs = NULL;
     size_t n = 0;
 
-    auth_password(st, server_conf(conn_server(s->conn)), s->login_id, s->password, s->peer,
-                  &s->auth);
-    explicit_bzero(s->password, strlen(s->password));
-    free(s->password);
-    s->password = NULL;
-    if (s->auth.result != AUTH_OK)
-        return;
     s->rc = store_maildrop_lock(st, s->auth.user, &s->lock_fd, &s->err);
     s->maildrop_busy = s->rc == STORE_EBUSY;
     if (s->rc != STORE_OK)
@@ -89,6 +144,19 @@ static void popd_login_work(void *arg)
         close(s->lock_fd);
         s->lock_fd = -1;
     }
+}
+
+static void popd_login_work(void *arg)
+{
+    struct pop_session *s = arg;
+
+    auth_password(popd_store(), server_conf(conn_server(s->conn)), s->login_id, s->password,
+                  s->peer, &s->auth);
+    explicit_bzero(s->password, strlen(s->password));
+    free(s->password);
+    s->password = NULL;
+    if (s->auth.result == AUTH_OK)
+        popd_maildrop_open(s);
 }
 
 static void popd_fail_reply(void *arg)
@@ -129,6 +197,9 @@ static const char *popd_refusal(enum auth_result result)
         return "-ERR [SYS/PERM] This account is served by another mail host\r\n";
     case AUTH_NOAUTHZ:
         return "-ERR [AUTH] Authorization identity not permitted\r\n";
+    case AUTH_NOSECRET:
+        return "-ERR [AUTH] This account cannot use SCRAM-SHA-256 (no SCRAM keys are stored "
+               "for it); use another mechanism\r\n";
     default:
         return "-ERR [SYS/TEMP] Authentication is unavailable; try again later\r\n";
     }
@@ -138,9 +209,12 @@ static void popd_login_done(void *arg)
 {
     struct pop_session *s = arg;
     const struct conf *conf = server_conf(conn_server(s->conn));
+    enum auth_mech mech = s->sasl != NULL ? auth_sasl_mech(s->sasl) : AUTH_MECH_PLAIN;
+    bool sasl = s->sasl != NULL;
 
     free(s->peer);
     s->peer = NULL;
+    auth_sasl_free(&s->sasl);
 
     switch (s->auth.result) {
     case AUTH_OK:
@@ -167,6 +241,7 @@ static void popd_login_done(void *arg)
     case AUTH_HOLD:
     case AUTH_ELSEWHERE:
     case AUTH_NOAUTHZ:
+    case AUTH_NOSECRET:
         conn_notice(s->conn, "login as \"%s\" refused: %s", s->login_id, s->auth.detail);
         conn_puts(s->conn, popd_refusal(s->auth.result));
         s->login_id[0] = '\0';
@@ -189,10 +264,20 @@ static void popd_login_done(void *arg)
     uint64_t octets = 0;
     for (unsigned long i = 0; i < s->nmsgs; i++)
         octets += s->msgs[i].size;
-    conn_info(s->conn, "logged in%s: %lu messages",
-              s->auth.cached ? " (password from the login cache)" : "", s->nmsgs);
+    conn_info(s->conn, "logged in%s%s%s: %lu messages",
+              s->auth.cached ? " (password from the login cache)" : "",
+              sasl && mech != AUTH_MECH_PLAIN ? " with " : "",
+              sasl && mech != AUTH_MECH_PLAIN ? auth_mech_name(mech) : "", s->nmsgs);
     conn_printf(s->conn, "+OK Maildrop locked and ready: %lu messages (%llu octets)\r\n", s->nmsgs,
                 (unsigned long long)octets);
+}
+
+/* Resets what the login job fills. */
+static void popd_login_prepare(struct pop_session *s)
+{
+    s->lock_fd = -1;
+    s->rc = STORE_OK;
+    s->maildrop_busy = false;
 }
 
 static void popd_login(struct pop_session *s, const char *id, size_t id_len, const char *pw,
@@ -205,9 +290,7 @@ static void popd_login(struct pop_session *s, const char *id, size_t id_len, con
     memcpy(s->login_id, id, id_len);
     s->login_id[id_len] = '\0';
     s->password = strndup(pw, pw_len);
-    s->lock_fd = -1;
-    s->rc = STORE_OK;
-    s->maildrop_busy = false;
+    popd_login_prepare(s);
     s->peer = calloc(1, sizeof(*s->peer));
     if (s->peer != NULL) {
         s->peer->service = conn_service(s->conn);
@@ -225,29 +308,155 @@ static void popd_login(struct pop_session *s, const char *id, size_t id_len, con
     }
 }
 
-void popd_auth_plain(struct pop_session *s, const char *b64, size_t len)
-{
-    unsigned char buf[1024];
-    const char *authz, *authc, *pw;
-    long n;
+/* --- AUTH --- */
 
+static void popd_sasl_work(void *arg)
+{
+    struct pop_session *s = arg;
+
+    s->sasl_step =
+        auth_sasl_step(s->sasl, s->sasl_input, s->sasl_input_len, &s->sasl_out, &s->auth);
+    if (s->sasl_input != NULL) {
+        explicit_bzero(s->sasl_input, s->sasl_input_len);
+        free(s->sasl_input);
+        s->sasl_input = NULL;
+    }
+    snprintf(s->login_id, sizeof(s->login_id), "%s", auth_sasl_id(s->sasl));
+    if (s->sasl_step == AUTH_SASL_DONE && s->auth.result == AUTH_OK)
+        popd_maildrop_open(s);
+}
+
+void popd_sasl_close(struct pop_session *s)
+{
+    auth_sasl_free(&s->sasl);
+    if (s->sasl_input != NULL)
+        explicit_bzero(s->sasl_input, s->sasl_input_len);
+    free(s->sasl_input);
+    s->sasl_input = NULL;
+    free(s->sasl_out);
+    s->sasl_out = NULL;
+    s->sasl_pending = s->sasl_final = false;
+}
+
+static void popd_sasl_malformed(struct pop_session *s)
+{
+    conn_printf(s->conn, "-ERR Malformed SASL %s response\r\n",
+                auth_mech_name(auth_sasl_mech(s->sasl)));
+    popd_sasl_close(s);
+}
+
+/* A challenge goes out; the next line is the client's response. */
+static void popd_sasl_challenge(struct pop_session *s)
+{
+    conn_printf(s->conn, "+ %s\r\n", s->sasl_out);
+    free(s->sasl_out);
+    s->sasl_out = NULL;
+    s->sasl_pending = true;
+}
+
+static void popd_sasl_done(void *arg)
+{
+    struct pop_session *s = arg;
+
+    switch (s->sasl_step) {
+    case AUTH_SASL_CHALLENGE:
+        popd_sasl_challenge(s);
+        return;
+    case AUTH_SASL_MALFORMED:
+        popd_sasl_malformed(s);
+        return;
+    case AUTH_SASL_DONE:
+        break;
+    }
+    /* the server's last message (SCRAM's verifier) goes as a challenge that the client
+     * answers with an empty line before "+OK" (RFC 4422 section 4) */
+    if (s->auth.result == AUTH_OK && s->rc == STORE_OK && !s->maildrop_busy &&
+        s->sasl_out != NULL) {
+        s->sasl_final = true;
+        popd_sasl_challenge(s);
+        return;
+    }
+    free(s->sasl_out);
+    s->sasl_out = NULL;
+    popd_login_done(s);
+}
+
+/* Steps with the client's response (base64; NULL: none yet). */
+static void popd_sasl_next(struct pop_session *s, const char *b64, size_t len)
+{
+    if (b64 != NULL && (s->sasl_input = strndup(b64, len)) == NULL) {
+        popd_sasl_close(s);
+        conn_puts(s->conn, "-ERR [SYS/TEMP] Out of memory\r\n");
+        return;
+    }
+    s->sasl_input_len = len;
+    if (conn_submit(s->conn, popd_sasl_work, popd_sasl_done, s) < 0) {
+        popd_sasl_close(s);
+        conn_puts(s->conn, "-ERR [SYS/TEMP] Server busy; try again later\r\n");
+    }
+}
+
+void popd_sasl_input(struct pop_session *s, const char *b64, size_t len)
+{
     s->sasl_pending = false;
-    if (len == 1 && b64[0] == '*') {
+    if (s->sasl == NULL)
+        return;
+    if (len == 1 && b64[0] == '*') { /* RFC 5034 section 4: the client cancels */
+        popd_maildrop_release(s);
+        popd_sasl_close(s);
         conn_puts(s->conn, "-ERR Authentication cancelled\r\n");
         return;
     }
-    n = auth_base64_decode(b64, len, buf, sizeof(buf) - 1);
-    if (n < 0 || auth_plain_split((char *)buf, (size_t)n, &authz, &authc, &pw) < 0) {
-        conn_puts(s->conn, "-ERR Malformed SASL PLAIN response\r\n");
+    if (s->sasl_final) {
+        s->sasl_final = false;
+        if (len == 0) {
+            popd_login_done(s);
+        } else {
+            popd_maildrop_release(s);
+            popd_sasl_malformed(s);
+        }
         return;
     }
-    /* acting as another user (proxy authorisation) comes with the auth issue */
-    if (authz[0] != '\0' && strcmp(authz, authc) != 0) {
-        conn_puts(s->conn, "-ERR [AUTH] Authorization identity not permitted\r\n");
+    popd_sasl_next(s, b64, len);
+}
+
+static void popd_auth(struct pop_session *s, const struct pop_cmd *cmd)
+{
+    enum auth_mech mech;
+    struct popd_sasl_conn c;
+    const char *why;
+
+    if (cmd->nargs == 0) {
+        conn_puts(s->conn, "+OK Mechanisms follow\r\n");
+        popd_write_mechs(s, popd_mechs(s), "", "\r\n");
+        conn_puts(s->conn, ".\r\n");
         return;
     }
-    popd_login(s, authc, strlen(authc), pw, strlen(pw));
-    explicit_bzero(buf, sizeof(buf));
+    if (!auth_mech_parse(cmd->args[0].s, cmd->args[0].len, &mech)) {
+        conn_puts(s->conn, "-ERR Unsupported SASL mechanism\r\n");
+        return;
+    }
+    if ((AUTH_MECHS_PASSWORD & 1u << mech) && popd_refuse_plaintext(s))
+        return;
+    popd_sasl_conn_get(s, &c);
+    if ((why = auth_sasl_refusal(&c.setup, mech)) != NULL) {
+        conn_printf(s->conn, "-ERR [AUTH] %s\r\n", why);
+        popd_sasl_conn_clear(&c);
+        return;
+    }
+    s->sasl = auth_sasl_new(mech, &c.setup);
+    popd_sasl_conn_clear(&c);
+    if (s->sasl == NULL) {
+        conn_puts(s->conn, "-ERR [SYS/TEMP] Authentication is unavailable\r\n");
+        return;
+    }
+    popd_login_prepare(s);
+    if (cmd->nargs >= 2) { /* RFC 5034: "=" is an empty initial response */
+        bool empty = cmd->args[1].len == 1 && cmd->args[1].s[0] == '=';
+        popd_sasl_next(s, empty ? "" : cmd->args[1].s, empty ? 0 : cmd->args[1].len);
+    } else {
+        popd_sasl_next(s, NULL, 0);
+    }
 }
 
 bool popd_auth_command(struct pop_session *s, const struct pop_cmd *cmd)
@@ -277,22 +486,7 @@ bool popd_auth_command(struct pop_session *s, const struct pop_cmd *cmd)
         }
         popd_login(s, s->login_id, strlen(s->login_id), cmd->rest.s, cmd->rest.len);
     } else if (strcmp(k, "AUTH") == 0) {
-        if (cmd->nargs == 0) {
-            conn_puts(s->conn, "+OK Mechanisms follow\r\nPLAIN\r\n.\r\n");
-            return true;
-        }
-        if (cmd->args[0].len != 5 || strncasecmp(cmd->args[0].s, "PLAIN", 5) != 0) {
-            conn_puts(s->conn, "-ERR Unsupported SASL mechanism\r\n");
-            return true;
-        }
-        if (popd_refuse_plaintext(s))
-            return true;
-        if (cmd->nargs >= 2) {
-            popd_auth_plain(s, cmd->args[1].s, cmd->args[1].len);
-        } else {
-            s->sasl_pending = true;
-            conn_puts(s->conn, "+ \r\n");
-        }
+        popd_auth(s, cmd);
     } else if (strcmp(k, "APOP") == 0) {
         /* APOP needs the plaintext password on the server; Halyard keeps only hashes */
         conn_puts(s->conn, "-ERR APOP is not available: use USER/PASS or AUTH over TLS\r\n");

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "auth-sasl.h"
 #include "auth.h"
 #include "popd-parse.h"
 #include "server.h"
@@ -23,11 +24,19 @@ struct pop_msg {
 struct pop_session {
     struct conn *conn;
     enum pop_state state;
-    bool discarding, sasl_pending;
+    bool discarding;
+    bool sasl_pending; /* the next line is the client's SASL response, not a command */
     unsigned failures, commands;
     char login_id[AUTH_ID_MAX + 1]; /* from USER; "" until then */
     /* the login job */
     char *password; /* owned while the job runs, wiped after */
+    /* AUTH: the exchange, the response its next step takes, what the step says */
+    struct auth_sasl *sasl;
+    char *sasl_input; /* base64; NULL: none yet */
+    size_t sasl_input_len;
+    enum auth_sasl_rc sasl_step;
+    char *sasl_out;  /* challenge to send */
+    bool sasl_final; /* the server's last SASL message was sent: an empty line ends AUTH */
     struct auth_reply auth;
     struct auth_peer *peer; /* during the login job: where the login comes from */
     int lock_fd;
@@ -66,8 +75,10 @@ void popd_stream_more(struct pop_session *s);
 /* Releases the maildrop and frees the message list. */
 void popd_maildrop_release(struct pop_session *s);
 
-/* AUTH PLAIN's response, from the command line or a continuation line. */
-void popd_auth_plain(struct pop_session *s, const char *b64, size_t len);
+/* A line answering an AUTH challenge (RFC 5034). */
+void popd_sasl_input(struct pop_session *s, const char *b64, size_t len);
+/* Drops an AUTH in progress (the connection is closing). */
+void popd_sasl_close(struct pop_session *s);
 
 /* CAPA's response (RFC 2449), which depends on the state and TLS. */
 void popd_write_capa(struct pop_session *s);

@@ -362,7 +362,10 @@ class Slapd:
             conf += [f"TLSCertificateFile {d}/cert.pem", f"TLSCertificateKeyFile {d}/key.pem"]
         conf += ["database mdb", f"suffix {LDAP_BASE}", f"rootdn {LDAP_ROOT_DN}",
                  f"rootpw {LDAP_ROOT_PW}", f"directory {d}/db", "maxsize 16777216",
-                 "access to attrs=userPassword by self write by anonymous auth by * none",
+                 # the service DN may read userPassword: SCRAM-SHA-256 values in it are the
+                 # keys SCRAM logins need (test_sasl_ldap.py)
+                 "access to attrs=userPassword by self write by anonymous auth"
+                 f' by dn.exact="{LDAP_SERVICE_DN}" read by * none',
                  "access to * by * read"]
         (d / "slapd.conf").write_text("\n".join(conf) + "\n")
         if os.getuid() == 0:

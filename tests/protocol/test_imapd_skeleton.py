@@ -14,7 +14,7 @@ def test_greeting_and_banner(imapd_factory):
     d = imapd_factory()
     c = d.connect()
     greeting = c.line()
-    assert re.fullmatch(r"\* OK \[CAPABILITY IMAP4 IMAP4rev1 LITERAL\+ ID ENABLE LANGUAGE SASL-IR STARTTLS AUTH=PLAIN\] "
+    assert re.fullmatch(r"\* OK \[CAPABILITY IMAP4 IMAP4rev1 LITERAL\+ ID ENABLE LANGUAGE SASL-IR STARTTLS AUTH=PLAIN AUTH=LOGIN AUTH=SCRAM-SHA-256\] "
                         r"mail\.test IMAP4 service " + VERSION_RE, greeting), greeting
 
 
@@ -28,7 +28,7 @@ def test_connection_commands(imapd_factory):
     c = imapd_factory().connect()
     c.line()
     untagged, done = c.cmd("a1 CAPABILITY")
-    assert untagged == ["* CAPABILITY IMAP4 IMAP4rev1 LITERAL+ ID ENABLE LANGUAGE SASL-IR STARTTLS AUTH=PLAIN"]
+    assert untagged == ["* CAPABILITY IMAP4 IMAP4rev1 LITERAL+ ID ENABLE LANGUAGE SASL-IR STARTTLS AUTH=PLAIN AUTH=LOGIN AUTH=SCRAM-SHA-256"]
     assert done == "a1 OK CAPABILITY completed"
     assert c.cmd("a2 noop") == ([], "a2 OK NOOP completed")
     assert c.cmd("a3 NOOP extra") == ([], "a3 BAD NOOP takes no arguments")
@@ -76,7 +76,7 @@ def test_starttls(imapd_factory):
     c.starttls()
     assert c.sock.version() in ("TLSv1.2", "TLSv1.3")
     untagged, done = c.cmd("s2 CAPABILITY")
-    assert untagged == ["* CAPABILITY IMAP4 IMAP4rev1 LITERAL+ ID ENABLE LANGUAGE SASL-IR AUTH=PLAIN"]
+    assert untagged == ["* CAPABILITY IMAP4 IMAP4rev1 LITERAL+ ID ENABLE LANGUAGE SASL-IR AUTH=PLAIN AUTH=LOGIN AUTH=SCRAM-SHA-256 AUTH=SCRAM-SHA-256-PLUS"]
     assert c.cmd("s3 STARTTLS") == ([], "s3 BAD TLS is already active")
     assert c.cmd("s4 NOOP") == ([], "s4 OK NOOP completed")
 
@@ -84,7 +84,7 @@ def test_starttls(imapd_factory):
 def test_implicit_tls_port(imapd_factory):
     c = imapd_factory().connect("imaps")
     assert c.sock.version() in ("TLSv1.2", "TLSv1.3")
-    assert c.line().startswith("* OK [CAPABILITY IMAP4 IMAP4rev1 LITERAL+ ID ENABLE LANGUAGE SASL-IR AUTH=PLAIN] mail.test")
+    assert c.line().startswith("* OK [CAPABILITY IMAP4 IMAP4rev1 LITERAL+ ID ENABLE LANGUAGE SASL-IR AUTH=PLAIN AUTH=LOGIN AUTH=SCRAM-SHA-256 AUTH=SCRAM-SHA-256-PLUS] mail.test")
     assert c.cmd("t1 STARTTLS") == ([], "t1 BAD TLS is already active")
 
 

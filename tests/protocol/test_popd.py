@@ -53,7 +53,7 @@ def test_greeting_and_capa(pop):
         lines.append(ln)
     assert lines[0].startswith("+OK")
     for cap in ("TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING", "USER",
-                "SASL PLAIN", "STLS"):
+                "SASL PLAIN LOGIN SCRAM-SHA-256", "STLS"):
         assert cap in lines[1:], cap
     assert not any(ln.startswith("IMPLEMENTATION") for ln in lines)
 

@@ -1,5 +1,5 @@
 /* libauth's pure parts, table-driven: login IDs (the seed's separator and default domain),
- * base64 and SASL PLAIN messages. */
+ * base64 (SASL PLAIN itself is GNU SASL's: test-auth-sasl.c, test_sasl.py). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -88,41 +88,12 @@ static void test_base64(void **state)
     assert_int_equal(auth_base64_decode("Zm9v", 4, small, sizeof(small)), -1);
 }
 
-static void test_plain(void **state)
-{
-    static const struct {
-        const char *msg;
-        size_t len;
-        int rc;
-        const char *authz, *authc, *pw;
-    } cases[] = {
-        {"\0alice\0secret", 13, 0, "", "alice", "secret"},
-        {"admin\0alice\0pw with space", 25, 0, "admin", "alice", "pw with space"},
-        {"\0alice\0", 7, -1, NULL, NULL, NULL},
-        {"\0\0secret", 8, -1, NULL, NULL, NULL},
-        {"alice\0secret", 12, -1, NULL, NULL, NULL},
-        {"\0a\0b\0c", 7, -1, NULL, NULL, NULL},
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char buf[64];
-        const char *authz, *authc, *pw;
-        memcpy(buf, cases[i].msg, cases[i].len);
-        assert_int_equal(auth_plain_split(buf, cases[i].len, &authz, &authc, &pw), cases[i].rc);
-        if (cases[i].rc == 0) {
-            assert_string_equal(authz, cases[i].authz);
-            assert_string_equal(authc, cases[i].authc);
-            assert_string_equal(pw, cases[i].pw);
-        }
-    }
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_candidates),
         cmocka_unit_test(test_too_long),
         cmocka_unit_test(test_base64),
-        cmocka_unit_test(test_plain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
