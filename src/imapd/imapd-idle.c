@@ -400,7 +400,7 @@ void imap_cmd_idle(struct imap_session *s, struct imap_cmd **cmd)
         idle.idlers->idle_prev = s;
     idle.idlers = s;
     if (s->state == IMAP_STATE_SELECTED) {
-        notify_mailbox_name(name, sizeof(name), s->user, s->sel.name);
+        notify_mailbox_name(name, sizeof(name), s->sel.owner, s->sel.name);
         if (notify_event_key(key, sizeof(key), idle.t.keyfmt, name))
             s->idle_key = idle_key_ref(key, s);
     }
