@@ -417,8 +417,41 @@ def test_restrict_parameters(imapd_factory):
     assert c.cmd("e DELETEACL INBOX anyone")[1] == "e OK DELETEACL completed"
 
 
-def test_mboxutil_shows_acls(imap):
+def test_admin_tools(imap):
+    """Sun's administrator commands: mboxutil -l -x shows ACLs, readership -s sets an entry,
+    readership -l lists each identifier's shared folders, readership alone counts readers."""
     share(imap, "Project", "bob", "lrs")
     r = store_tool(imap.conf_path, "mboxutil", "-l", "-x", "-u", "alice")
     assert r.returncode == 0, r.stderr
-    assert re.search(r"Project\s+alice lrswipkxtea bob lrs$", r.stdout, re.M), r.stdout
+    assert re.search(r"  Project  alice lrswipkxtea bob lrs$", r.stdout, re.M), r.stdout
+    assert re.search(r"  INBOX  alice lrswipkxtea$", r.stdout, re.M), r.stdout
+    r = store_tool(imap.conf_path, "mboxutil", "-l", "-x")
+    assert re.search(r"  user/alice/Project  alice lrswipkxtea bob lrs$", r.stdout, re.M)
+    # readership -s: the administrator's SETACL, as IMAP's would be
+    r = store_tool(imap.conf_path, "readership", "-s", "user/alice/INBOX", "Carol", "lrc")
+    assert r.returncode == 0, r.stderr
+    c = login(imap, "carol")
+    assert c.cmd(f'a MYRIGHTS "{SF}/INBOX"')[0] == [f'* MYRIGHTS "{SF}/INBOX" lrkc']
+    r = store_tool(imap.conf_path, "readership", "-s", "user/alice/Project", "anyone", "l")
+    assert r.returncode == 0, r.stderr
+    r = store_tool(imap.conf_path, "readership", "-l")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["anyone: user/alice/Project l",
+                                     "bob: user/alice/Project lrs",
+                                     "carol: user/alice/INBOX lrk"]
+    r = store_tool(imap.conf_path, "readership")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["user/alice/INBOX 1", "user/alice/Project 1"]
+    # "" removes; the owner and bad rights are refused
+    r = store_tool(imap.conf_path, "readership", "-s", "user/alice/INBOX", "carol", "")
+    assert r.returncode == 0, r.stderr
+    assert c.cmd(f'b MYRIGHTS "{SF}/INBOX"')[1] == "b NO [NONEXISTENT] No such mailbox"
+    r = store_tool(imap.conf_path, "readership", "-s", "user/alice/INBOX", "alice", "l")
+    assert r.returncode == 1 and "always has all rights" in r.stderr
+    r = store_tool(imap.conf_path, "readership", "-s", "user/alice/INBOX", "bob", "lz")
+    assert r.returncode == 2 and "unknown right 'z'" in r.stderr
+    r = store_tool(imap.conf_path, "readership", "-s", "user/alice/Nope", "bob", "l")
+    assert r.returncode == 1
+    r = store_tool(imap.conf_path, "readership", "-s", "alice/INBOX", "bob", "l")
+    assert r.returncode == 2 and "user/OWNER/FOLDER" in r.stderr
+    assert store_tool(imap.conf_path, "readership", "-l", "x").returncode == 2
