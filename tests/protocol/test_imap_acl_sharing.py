@@ -94,7 +94,8 @@ def test_list_child_without_parent(imap):
     # a child created inside a shared mailbox starts with its parent's ACL
     c.cmd("e SETACL Team bob lr")
     c.cmd("f CREATE Team/Agenda")
-    assert c.cmd("g GETACL Team/Agenda")[0] == ['* ACL "Team/Agenda" "alice" lrswipkxteacd "bob" "lr"']
+    assert c.cmd("g GETACL Team/Agenda")[0] == [
+        '* ACL "Team/Agenda" "alice" lrswipkxteacd "bob" "lr"']
     assert b.cmd(f'h LIST "" "{SF}/Team/%"')[0] == [
         '* LIST (\\HasNoChildren) "/" "Shared Folders/User/alice/Team/Agenda"',
         '* LIST (\\HasNoChildren) "/" "Shared Folders/User/alice/Team/Minutes"']
@@ -455,3 +456,18 @@ def test_admin_tools(imap):
     r = store_tool(imap.conf_path, "readership", "-s", "alice/INBOX", "bob", "l")
     assert r.returncode == 2 and "user/OWNER/FOLDER" in r.stderr
     assert store_tool(imap.conf_path, "readership", "-l", "x").returncode == 2
+
+
+def test_owner_quota_from_ldap(slapd, imapd_factory):
+    """With the LDAP directory, the owner's mailMsgQuota limits what others put in."""
+    slapd.modify("cn=alice,ou=people,dc=example,dc=com", mailMsgQuota="1")
+    d = imapd_factory(slapd.settings(**{"local.ugldapcachettl": "0"}))
+    c = login(d, "alice")
+    assert c.cmd("a SETACL INBOX bob lri")[1] == "a OK SETACL completed"
+    b = login(d, "bob")
+    msg = "Subject: q\r\n\r\nq\r\n"
+    assert b.cmd(f'b APPEND "{SF}/INBOX" {{{len(msg)}+}}\r\n{msg}')[1].startswith("b OK [APPENDUID")
+    assert b.cmd(f'c APPEND "{SF}/INBOX" {{{len(msg)}+}}\r\n{msg}')[1] == \
+        "c NO [OVERQUOTA] Quota exceeded"
+    assert b.cmd('d LIST "" *')[0][-1] == \
+        '* LIST (\\HasNoChildren) "/" "Shared Folders/User/alice/INBOX"'
