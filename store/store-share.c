@@ -205,3 +205,65 @@ enum store_err store_share_list(struct store *st, char ***ids_r, char ***owners_
     free(path);
     return rc;
 }
+
+static bool str_in(char *const *v, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i], s) == 0)
+            return true;
+    return false;
+}
+
+enum store_err store_share_sync(struct store *st, const char *owner, bool repair,
+                                store_share_report_fn *report, void *ctx, unsigned *changes_r,
+                                struct store_error *err)
+{
+    struct store_acl *acl = NULL;
+    char **ids = NULL, **owners = NULL, canon[STORE_USER_MAX + 1];
+    size_t nacl = 0, n = 0;
+    enum store_err rc;
+
+    *changes_r = 0;
+    if ((rc = store_user_canon(owner, canon, err)) != STORE_OK ||
+        (rc = store_acl_list(st, canon, 0, &acl, &nacl, err)) != STORE_OK ||
+        (rc = store_share_list(st, &ids, &owners, &n, err)) != STORE_OK)
+        goto out;
+    /* what the owner's ACLs name and the index lacks */
+    for (size_t i = 0; rc == STORE_OK && i < nacl; i++) {
+        const char *id = acl[i].identifier;
+        bool known = false, earlier = false;
+        if (id[0] == '-')
+            continue;
+        for (size_t j = 0; j < i && !earlier; j++)
+            earlier = strcmp(acl[j].identifier, id) == 0;
+        for (size_t j = 0; j < n && !known; j++)
+            known = strcmp(owners[j], canon) == 0 && strcmp(ids[j], id) == 0;
+        if (earlier || known)
+            continue;
+        ++*changes_r;
+        if (report != NULL)
+            report(id, true, ctx);
+        if (repair)
+            rc = store_share_note(st, id, canon, err);
+    }
+    /* what the index says of the owner that no entry names */
+    for (size_t j = 0; rc == STORE_OK && j < n; j++) {
+        bool named = false;
+        if (strcmp(owners[j], canon) != 0)
+            continue;
+        for (size_t i = 0; i < nacl && !named; i++)
+            named = strcmp(acl[i].identifier, ids[j]) == 0;
+        if (named || str_in(ids, j, ids[j]))
+            continue;
+        ++*changes_r;
+        if (report != NULL)
+            report(ids[j], false, ctx);
+        if (repair)
+            rc = store_share_forget(st, ids[j], canon, err);
+    }
+out:
+    store_acl_list_free(&acl, nacl);
+    store_strings_free(&ids, n);
+    store_strings_free(&owners, n);
+    return rc;
+}

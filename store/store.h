@@ -215,6 +215,13 @@ enum store_err store_share_owners(struct store *st, const char *const *ids, size
  * by owners_r[i], sorted by identifier then owner. Both caller-owned (store_strings_free). */
 enum store_err store_share_list(struct store *st, char ***ids_r, char ***owners_r, size_t *n_r,
                                 struct store_error *err);
+/* Makes the index agree with owner's ACLs (reconstruct): report(id, added, ctx) for each
+ * identifier the ACLs name and the index lacks (added true) or the index names and no entry
+ * does (added false); with repair they are added or dropped. *changes_r counts them. */
+typedef void store_share_report_fn(const char *id, bool added, void *ctx);
+enum store_err store_share_sync(struct store *st, const char *owner, bool repair,
+                                store_share_report_fn *report, void *ctx, unsigned *changes_r,
+                                struct store_error *err);
 
 /* Annotations / METADATA (RFC 5464): entry is e.g. "/private/comment"; mailbox_id 0 means the
  * user (server) level. value NULL removes. */

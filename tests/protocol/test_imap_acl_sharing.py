@@ -471,3 +471,23 @@ def test_owner_quota_from_ldap(slapd, imapd_factory):
         "c NO [OVERQUOTA] Quota exceeded"
     assert b.cmd('d LIST "" *')[0][-1] == \
         '* LIST (\\HasNoChildren) "/" "Shared Folders/User/alice/INBOX"'
+
+
+def test_reconstruct_repairs_the_sharing_index(imap):
+    """A sharing index that lost a pair (a crash between the ACL's commit and the index's, or
+    ACLs set before there was an index) leaves the share out of LIST; reconstruct puts it
+    back."""
+    share(imap, "Project", "bob", "lr")
+    (imap.store / "lright.tcb").unlink()
+    c = login(imap, "bob")
+    assert c.cmd('a LIST "" *')[0] == ['* LIST (\\HasNoChildren) "/" "INBOX"']
+    assert c.cmd(f'b EXAMINE "{SF}/Project"')[1] == "b OK [READ-ONLY] EXAMINE completed"
+    r = store_tool(imap.conf_path, "reconstruct", "-n", "alice")
+    assert r.returncode == 1, r.stderr
+    assert r.stdout.splitlines() == [
+        "alice: sharing index: bob has an ACL entry but is not listed (not repaired)",
+        "alice: 1 problem (not repaired)"]
+    r = store_tool(imap.conf_path, "reconstruct", "alice")
+    assert r.returncode == 1 and "(added)" in r.stdout, r.stdout
+    assert store_tool(imap.conf_path, "reconstruct", "alice").stdout == "alice: clean\n"
+    assert len(c.cmd('c LIST "" *')[0]) == 5

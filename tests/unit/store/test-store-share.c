@@ -1,7 +1,7 @@
 /* Sharing between users: ACL identifiers kept in lower case, the ACLs of every mailbox at once,
- * the sharing index (lright) following grants and removals, and COPY from one user's mailbox
- * into another's (bodies hard-linked across homes, flags and dates kept, quota of the target,
- * a source message expunged meanwhile skipped). */
+ * the sharing index (lright) following grants and removals and brought back in line with the
+ * ACLs (reconstruct), and COPY from one user's mailbox into another's (records, keywords, MIME
+ * and body carried over, the target's quota all or nothing). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -124,6 +125,57 @@ static void test_share_index(void **state)
     owners_are(st, "carol", "bob");
 }
 
+static void note_report(const char *id, bool added, void *ctx)
+{
+    char *log = ctx;
+
+    snprintf(log + strlen(log), 256 - strlen(log), "%s%c%s", log[0] ? " " : "", added ? '+' : '-',
+             id);
+}
+
+static void test_share_sync(void **state)
+{
+    struct store *st = *state;
+    struct store_error err;
+    char log[256] = "";
+    unsigned changes;
+
+    assert_int_equal(store_mailbox_create(st, "alice", "A", &err), STORE_OK);
+    uint32_t a = test_mailbox_id(st, "alice", "A");
+    assert_int_equal(store_acl_set(st, "alice", a, "bob", "lr", &err), STORE_OK);
+    assert_int_equal(store_acl_set(st, "alice", a, "carol", "l", &err), STORE_OK);
+    assert_int_equal(store_acl_set(st, "alice", a, "-dave", "l", &err), STORE_OK);
+    assert_int_equal(store_share_sync(st, "alice", true, note_report, log, &changes, &err),
+                     STORE_OK);
+    assert_int_equal(changes, 0);
+    /* the index lost (a crash between the two commits, or an index from before sharing) */
+    char *path = malloc(strlen(store_root(st)) + 16);
+    sprintf(path, "%s/lright.tcb", store_root(st));
+    assert_int_equal(unlink(path), 0);
+    free(path);
+    owners_are(st, "bob", "");
+    assert_int_equal(store_share_sync(st, "alice", false, note_report, log, &changes, &err),
+                     STORE_OK);
+    assert_int_equal(changes, 2);
+    assert_string_equal(log, "+bob +carol");
+    owners_are(st, "bob", ""); /* check only */
+    log[0] = '\0';
+    assert_int_equal(store_share_sync(st, "alice", true, note_report, log, &changes, &err),
+                     STORE_OK);
+    assert_int_equal(changes, 2);
+    owners_are(st, "bob", "alice");
+    owners_are(st, "carol", "alice");
+    /* a pair no entry names any more (the mailbox deleted) goes */
+    assert_int_equal(store_mailbox_delete(st, "alice", "A", &err), STORE_OK);
+    log[0] = '\0';
+    assert_int_equal(store_share_sync(st, "alice", true, note_report, log, &changes, &err),
+                     STORE_OK);
+    assert_string_equal(log, "-bob -carol");
+    owners_are(st, "bob", "");
+    assert_int_equal(store_share_sync(st, "alice", true, NULL, NULL, &changes, &err), STORE_OK);
+    assert_int_equal(changes, 0);
+}
+
 static const char msg[] = "From: a@example.org\nSubject: shared\n\nbody\n";
 
 static void test_copy_between(void **state)
@@ -192,6 +244,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_acl_every_mailbox, setup, teardown),
         cmocka_unit_test_setup_teardown(test_share_index, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_share_sync, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copy_between, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
