@@ -149,10 +149,9 @@ static void test_share_sync(void **state)
                      STORE_OK);
     assert_int_equal(changes, 0);
     /* the index lost (a crash between the two commits, or an index from before sharing) */
-    char *path = malloc(strlen(store_root(st)) + 16);
-    sprintf(path, "%s/lright.tcb", store_root(st));
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/lright.tcb", store_root(st));
     assert_int_equal(unlink(path), 0);
-    free(path);
     owners_are(st, "bob", "");
     assert_int_equal(store_share_sync(st, "alice", false, note_report, log, &changes, &err),
                      STORE_OK);
