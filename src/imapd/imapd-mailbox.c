@@ -454,13 +454,23 @@ static void subscribe_work(struct imap_session *s, const struct imap_cmd *cmd, F
     const char *name = imap_mailbox_arg(cmd, 0, out);
     bool on = cmd->name_len == 9; /* SUBSCRIBE */
     struct store_error err;
+    struct imap_mbox m;
+    char *owned = NULL, *canon;
 
     if (name == NULL)
         return;
-    if (store_subscribe(imapd_store(), s->user, name, on, &err) != STORE_OK)
+    /* another user's mailbox is kept as LIST spells it: owner in lower case, INBOX in capitals */
+    imap_mbox_resolve(s, name, &m);
+    if (m.kind == IMAP_NAME_SHARED && store_name_canon(m.name, &canon, NULL) == STORE_OK) {
+        if (asprintf(&owned, IMAP_SHARED_PREFIX "%s/%s", m.owner, canon) < 0)
+            owned = NULL;
+        free(canon);
+    }
+    if (store_subscribe(imapd_store(), s->user, owned != NULL ? owned : name, on, &err) != STORE_OK)
         imap_out_store_error(out, cmd, &err);
     else
         imap_out_tagged(out, cmd, "OK", "%s completed", on ? "SUBSCRIBE" : "UNSUBSCRIBE");
+    free(owned);
 }
 
 void imap_cmd_subscribe(struct imap_session *s, struct imap_cmd **cmd)

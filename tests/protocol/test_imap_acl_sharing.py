@@ -171,6 +171,31 @@ def test_seen_and_write_rights(imap):
     assert a.cmd("r NOOP")[0] == ["* 3 EXPUNGE"]
 
 
+def test_close_expunges_only_with_e(imap):
+    share(imap, "Project", "bob", "lrt")
+    c = login(imap, "bob")
+    assert c.cmd(f'a SELECT "{SF}/Project"')[1] == "a OK [READ-WRITE] SELECT completed"
+    assert c.cmd("b UID STORE 1 +FLAGS.SILENT (\\Deleted)") == ([], "b OK UID STORE completed")
+    assert c.cmd("c CLOSE")[1] == "c OK CLOSE completed"  # RFC 4314 4: silently, without e
+    assert c.cmd(f'd STATUS "{SF}/Project" (MESSAGES)')[0] == [
+        f'* STATUS "{SF}/Project" (MESSAGES 3)']
+    share(imap, "Project", "bob", "lrte")
+    c.cmd(f'e SELECT "{SF}/Project"')
+    assert c.cmd("f CLOSE")[1] == "f OK CLOSE completed"
+    assert c.cmd(f'g STATUS "{SF}/Project" (MESSAGES)')[0] == [
+        f'* STATUS "{SF}/Project" (MESSAGES 2)']
+    # UID forms check the same rights
+    share(imap, "Project", "bob", "lr")
+    c.cmd(f'h EXAMINE "{SF}/Project"')
+    assert c.cmd("i UID FETCH 2 (FLAGS)")[1] == "i OK UID FETCH completed"
+    assert c.cmd("j UID SORT (ARRIVAL) UTF-8 ALL")[0] == ["* SORT 2 3"]
+    share(imap, "Project", "bob", "l")
+    assert c.cmd("k UID FETCH 2 (FLAGS)")[1] == f"k {NOPERM} r right"
+    assert c.cmd("l UID SORT (ARRIVAL) UTF-8 ALL")[1] == f"l {NOPERM} r right"
+    assert c.cmd("m UID COPY 2 INBOX")[1] == f"m {NOPERM} r right"
+    assert c.cmd("n NOOP") == ([], "n OK NOOP completed")
+
+
 def test_revoke_while_selected(imap):
     share(imap, "Project", "bob", "lrs")
     c = login(imap, "bob")
@@ -360,7 +385,7 @@ def test_shared_inbox_and_subscriptions(imap):
     c = login(imap, "bob")
     untagged, done = c.cmd(f'a SELECT "{SF}/INBOX"')
     assert done == "a OK [READ-WRITE] SELECT completed" and "* 3 EXISTS" in untagged
-    assert c.cmd(f'b SUBSCRIBE "{SF}/INBOX"')[1] == "b OK SUBSCRIBE completed"
+    assert c.cmd('b SUBSCRIBE "Shared Folders/User/Alice/inbox"')[1] == "b OK SUBSCRIBE completed"
     c.cmd(f'c SUBSCRIBE "{SF}/Project"')
     assert c.cmd('d LSUB "" *')[0] == [
         '* LSUB (\\HasNoChildren) "/" "Shared Folders/User/alice/INBOX"',
