@@ -24,8 +24,11 @@ void imap_mbox_resolve(const struct imap_session *s, const char *name, struct im
     }
     if (owner == NULL)
         return;
-    if (len > STORE_USER_MAX || (memcpy(buf, owner, len), buf[len] = '\0',
-                                 store_user_canon(buf, m->owner, NULL) != STORE_OK)) {
+    if (len <= STORE_USER_MAX) {
+        memcpy(buf, owner, len);
+        buf[len] = '\0';
+    }
+    if (len > STORE_USER_MAX || store_user_canon(buf, m->owner, NULL) != STORE_OK) {
         m->kind = IMAP_NAME_NONE; /* no user can have that name */
         snprintf(m->owner, sizeof(m->owner), "%s", s->user);
         return;
