@@ -242,3 +242,196 @@ out:
     store_userctx_free(&u);
     return rc;
 }
+
+/* ---- between two users (a shared mailbox on one side) ---- */
+
+struct xcopy_ctx {
+    const struct store_userctx *src, *dst;
+    uint32_t src_id, dst_id;
+    const uint32_t *uids;
+    size_t nuids;
+    const struct store_limits *limits;
+    /* read from the source: each message's record and MIME value */
+    struct store_msg *msgs;
+    void **mime;
+    size_t *mlen;
+    size_t n;
+    struct store_copy_result res;
+    char **linked;
+    size_t nlinked;
+    struct store_changeset cs;
+};
+
+static enum store_err xcopy_read_fn(struct store_tx *tx, void *vctx, struct store_error *err)
+{
+    struct xcopy_ctx *c = vctx;
+    unsigned char k[STORE_KEY_FIXED_MAX];
+    struct store_mailbox mb;
+    enum store_err rc = store_mbx_load(tx, c->src_id, &mb, err);
+
+    store_mailbox_clear(&mb);
+    for (size_t i = 0; rc == STORE_OK && i < c->nuids; i++) {
+        struct store_msg *m = &c->msgs[c->n];
+        rc = store_msgrec_load(tx, c->src_id, c->uids[i], m, err);
+        if (rc == STORE_ENOTFOUND) {
+            rc = STORE_OK;
+            continue;
+        }
+        if (rc == STORE_OK)
+            rc = store_tx_get(tx, k, store_key_msg(k, STORE_KEY_MIME, c->src_id, m->uid),
+                              &c->mime[c->n], &c->mlen[c->n], err);
+        if (rc == STORE_ENOTFOUND)
+            rc = store_fail(err, STORE_EIO, "index: message %u/%u has no MIME record", c->src_id,
+                            m->uid);
+        if (rc == STORE_OK)
+            c->n++;
+        else
+            store_msg_clear(m);
+    }
+    return rc;
+}
+
+static enum store_err xcopy_write_fn(struct store_tx *tx, void *vctx, struct store_error *err)
+{
+    struct xcopy_ctx *c = vctx;
+    unsigned char k[STORE_KEY_FIXED_MAX];
+    struct store_mailbox dst;
+    struct store_usage usage;
+    uint64_t bytes = 0, count = 0;
+    enum store_err rc = store_mbx_load(tx, c->dst_id, &dst, err);
+
+    if (rc != STORE_OK)
+        return rc;
+    for (size_t i = 0; i < c->n; i++)
+        bytes += c->msgs[i].size;
+    rc = store_usage_load(tx, &usage, err);
+    if (rc == STORE_OK && c->limits != NULL &&
+        ((c->limits->bytes && usage.bytes + bytes > c->limits->bytes) ||
+         (c->limits->messages && usage.messages + c->n > c->limits->messages)))
+        rc = store_fail(err, STORE_EQUOTA, "copy would exceed the quota of %s", c->dst->user);
+    c->res.uidvalidity = dst.uidvalidity;
+    bytes = 0;
+    for (size_t i = 0; rc == STORE_OK && i < c->n; i++) {
+        struct store_msg m = c->msgs[i];
+        if (dst.uidnext == UINT32_MAX) {
+            rc = store_fail(err, STORE_EINVAL, "UID space of mailbox %s exhausted", dst.name);
+            break;
+        }
+        char *src = store_path_body(c->src->home, m.body_mailbox, m.body_uid);
+        m.uid = dst.uidnext;
+        char *dstp = store_path_body(c->dst->home, dst.id, m.uid);
+        rc = body_link(src, dstp, err);
+        free(src);
+        if (rc == STORE_ENOTFOUND) { /* expunged from the source since it was read */
+            free(dstp);
+            rc = STORE_OK;
+            store_ok(err);
+            continue;
+        }
+        if (rc != STORE_OK) {
+            free(dstp);
+            break;
+        }
+        c->linked[c->nlinked++] = dstp;
+        dst.uidnext++;
+        m.body_mailbox = dst.id;
+        m.body_uid = m.uid;
+        m.modseq = ++dst.highestmodseq;
+        rc = store_msgrec_save(tx, dst.id, &m, 0, err);
+        if (rc == STORE_OK)
+            rc = store_tx_put(tx, k, store_key_msg(k, STORE_KEY_MIME, dst.id, m.uid), c->mime[i],
+                              c->mlen[i], err);
+        if (rc == STORE_OK) {
+            store_mbx_count_add(&dst, &m);
+            store_kw_union(&dst.keywords, m.keywords);
+            c->res.src_uids[c->res.n] = c->msgs[i].uid;
+            c->res.dst_uids[c->res.n++] = m.uid;
+            bytes += m.size;
+            count++;
+        }
+    }
+    if (rc == STORE_OK) {
+        usage.bytes += bytes;
+        usage.messages += count;
+        rc = store_usage_save(tx, &usage, err);
+    }
+    if (rc == STORE_OK && count > 0) {
+        char *dir = store_path_mailbox_dir(c->dst->home, dst.id);
+        rc = store_fsync_dir(dir, err);
+        free(dir);
+    }
+    if (rc == STORE_OK)
+        rc = store_mbx_save(tx, &dst, err);
+    if (rc == STORE_OK && count > 0)
+        store_changeset_add(&c->cs, STORE_CHANGE_NEW, c->dst->user, &dst, NULL, c->res.dst_uids,
+                            c->res.n);
+    store_mailbox_clear(&dst);
+    return rc;
+}
+
+enum store_err store_copy_between(struct store *st, const char *src_user, uint32_t src_id,
+                                  const uint32_t *uids, size_t nuids, const char *dst_user,
+                                  uint32_t dst_id, const struct store_limits *limits,
+                                  struct store_copy_result *res, struct store_error *err)
+{
+    struct store_userctx su, du;
+    struct xcopy_ctx c = {
+        .src = &su, .dst = &du, .src_id = src_id, .dst_id = dst_id, .limits = limits};
+    uint32_t *sorted = NULL;
+    enum store_err rc;
+
+    if (res != NULL)
+        memset(res, 0, sizeof(*res));
+    rc = store_userctx_init(&su, st, src_user, err);
+    if (rc != STORE_OK)
+        return rc;
+    rc = store_userctx_init(&du, st, dst_user, err);
+    if (rc != STORE_OK) {
+        store_userctx_free(&su);
+        return rc;
+    }
+    if (strcmp(su.user, du.user) == 0) {
+        store_userctx_free(&su);
+        store_userctx_free(&du);
+        return store_copy(st, src_user, src_id, uids, nuids, dst_id, limits, false, res, err);
+    }
+    sorted = store_uids_sorted_unique(uids, nuids, &c.nuids);
+    c.uids = sorted;
+    c.msgs = calloc(c.nuids + 1, sizeof(*c.msgs));
+    c.mime = calloc(c.nuids + 1, sizeof(*c.mime));
+    c.mlen = calloc(c.nuids + 1, sizeof(*c.mlen));
+    c.res.src_uids = calloc(c.nuids + 1, sizeof(uint32_t));
+    c.res.dst_uids = calloc(c.nuids + 1, sizeof(uint32_t));
+    c.linked = calloc(c.nuids + 1, sizeof(char *));
+    if (!c.msgs || !c.mime || !c.mlen || !c.res.src_uids || !c.res.dst_uids || !c.linked)
+        abort();
+    /* two transactions, never one inside the other: the source is read, then the target
+     * written; a body is immutable, so what was read stays true but for an expunge */
+    rc = store_user_tx(&su, STORE_TX_READ, xcopy_read_fn, &c, err);
+    if (rc == STORE_OK && c.n > 0)
+        rc = store_user_tx(&du, STORE_TX_WRITE, xcopy_write_fn, &c, err);
+    if (rc != STORE_OK) {
+        for (size_t i = 0; i < c.nlinked; i++)
+            unlink(c.linked[i]);
+    } else {
+        store_changeset_emit(st, &c.cs);
+        if (res != NULL) {
+            *res = c.res;
+            memset(&c.res, 0, sizeof(c.res));
+        }
+    }
+    for (size_t i = 0; i < c.n; i++) {
+        store_msg_clear(&c.msgs[i]);
+        free(c.mime[i]);
+    }
+    free(c.msgs);
+    free(c.mime);
+    free(c.mlen);
+    store_strings_free(&c.linked, c.nlinked);
+    store_copy_result_clear(&c.res);
+    store_changeset_free(&c.cs);
+    free(sorted);
+    store_userctx_free(&su);
+    store_userctx_free(&du);
+    return rc;
+}

@@ -13,6 +13,7 @@ struct meta_ctx {
     /* results of reads */
     char **strs;
     char **vals;
+    uint32_t *ids; /* store_acl_list of every mailbox: each entry's mailbox id */
     size_t n, cap;
 };
 
@@ -146,11 +147,53 @@ enum store_err store_acl_set(struct store *st, const char *user, uint32_t mailbo
                              const char *identifier, const char *rights, struct store_error *err)
 {
     struct meta_ctx c = {.value = rights, .mailbox_id = mailbox_id};
+    char owner[STORE_USER_MAX + 1];
+    enum store_err rc;
 
     if (identifier == NULL || *identifier == '\0' || mailbox_id == 0)
         return store_fail(err, STORE_EINVAL, "ACL needs a mailbox and an identifier");
-    store_key_id_str(&c.key, STORE_KEY_ACL, mailbox_id, identifier);
-    return meta_set(st, user, &c, err);
+    if (store_user_canon(user, owner, err) != STORE_OK)
+        return STORE_EINVAL;
+    char *id = strdup(identifier);
+    if (id == NULL)
+        abort();
+    for (char *p = id; *p != '\0'; p++) /* identifiers are case-insensitive */
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    store_key_id_str(&c.key, STORE_KEY_ACL, mailbox_id, id);
+    rc = meta_set(st, owner, &c, err);
+    /* the sharing index follows the ACL: a hint for LIST, so its failure fails nothing */
+    if (rc == STORE_OK && id[0] != '-') {
+        struct store_error ignored;
+        if (rights != NULL && rights[0] != '\0')
+            store_share_note(st, id, owner, &ignored);
+        else
+            store_share_forget(st, id, owner, &ignored);
+    }
+    free(id);
+    return rc;
+}
+
+static bool acl_all_add(const unsigned char *k, size_t kl, const unsigned char *v, size_t vl,
+                        void *vctx)
+{
+    struct meta_ctx *c = vctx;
+
+    if (kl < 6) /* not a key store_key_id_str wrote for an identifier */
+        return true;
+    meta_push(c, k + 5, kl - 5, v, vl);
+    c->ids = realloc(c->ids, c->cap * sizeof(*c->ids));
+    if (c->ids == NULL)
+        abort();
+    c->ids[c->n - 1] = store_be32_get(k + 1);
+    return true;
+}
+
+static enum store_err acl_all_fn(struct store_tx *tx, void *vctx, struct store_error *err)
+{
+    struct meta_ctx *c = vctx;
+
+    return store_tx_scan(tx, c->key.data, 1, NULL, 0, acl_all_add, c, err);
 }
 
 enum store_err store_acl_list(struct store *st, const char *user, uint32_t mailbox_id,
@@ -161,15 +204,27 @@ enum store_err store_acl_list(struct store *st, const char *user, uint32_t mailb
 
     *acl_r = NULL;
     *n_r = 0;
-    if (mailbox_id == 0)
-        return store_fail(err, STORE_EINVAL, "ACL needs a mailbox");
     store_key_id_str(&c.key, STORE_KEY_ACL, mailbox_id, "");
-    rc = meta_scan(st, user, &c, err);
+    if (mailbox_id != 0) {
+        rc = meta_scan(st, user, &c, err);
+    } else { /* every mailbox: the type byte alone is the prefix */
+        struct store_userctx u;
+        rc = store_userctx_init(&u, st, user, err);
+        if (rc == STORE_OK)
+            rc = store_user_tx(&u, STORE_TX_READ, acl_all_fn, &c, err);
+        if (rc == STORE_ENOTFOUND) { /* no home: nothing stored */
+            rc = STORE_OK;
+            store_ok(err);
+        }
+        store_userctx_free(&u);
+        store_buf_free(&c.key);
+    }
     if (rc == STORE_OK && c.n > 0) {
         *acl_r = calloc(c.n, sizeof(**acl_r));
         if (*acl_r == NULL)
             abort();
         for (size_t i = 0; i < c.n; i++) {
+            (*acl_r)[i].mailbox_id = c.ids != NULL ? c.ids[i] : mailbox_id;
             (*acl_r)[i].identifier = c.strs[i];
             (*acl_r)[i].rights = c.vals[i];
         }
@@ -178,6 +233,7 @@ enum store_err store_acl_list(struct store *st, const char *user, uint32_t mailb
         free(c.vals);
         c.strs = c.vals = NULL;
     }
+    free(c.ids);
     meta_free(&c);
     return rc;
 }

@@ -149,6 +149,15 @@ struct store_change *store_changeset_add(struct store_changeset *cs, enum store_
 void store_changeset_emit(struct store *st, struct store_changeset *cs);
 void store_changeset_free(struct store_changeset *cs);
 
+/* ---- the sharing index (store-share.c), kept by store_acl_set ---- */
+
+/* Records that owner gave id (lower case, not negative) an ACL entry. */
+enum store_err store_share_note(struct store *st, const char *id, const char *owner,
+                                struct store_error *err);
+/* Drops (id, owner) unless owner's ACLs still name id. */
+enum store_err store_share_forget(struct store *st, const char *id, const char *owner,
+                                  struct store_error *err);
+
 /* ---- fault injection for the crash tests ---- */
 
 /* When set, called at named points of a write ("deliver-linked", "deliver-commit"); a test

@@ -189,16 +189,41 @@ enum store_err store_subscriptions_list(struct store *st, const char *user, char
 void store_strings_free(char ***v, size_t n);
 
 struct store_acl {
+    uint32_t mailbox_id;
     char *identifier, *rights; /* owned */
 };
 
 /* rights NULL or "" removes identifier's entry. ACLs belong to the mailbox id (they follow a
- * RENAME and go with DELETE). */
+ * RENAME and go with DELETE). Identifiers are kept in lower case (user names and "anyone" are
+ * case-insensitive). Each change also updates the store's sharing index (store_share_owners). */
 enum store_err store_acl_set(struct store *st, const char *user, uint32_t mailbox_id,
                              const char *identifier, const char *rights, struct store_error *err);
+/* The entries of mailbox_id, or with mailbox_id 0 those of every mailbox of the user, ordered
+ * by mailbox id then identifier bytes. A user without a folder has none. */
 enum store_err store_acl_list(struct store *st, const char *user, uint32_t mailbox_id,
                               struct store_acl **acl_r, size_t *n_r, struct store_error *err);
 void store_acl_list_free(struct store_acl **acl, size_t n);
+
+/* Sharing index (Sun's lright): which owners gave an identifier an ACL entry on one of their
+ * mailboxes, so that a user's LIST finds what others shared without reading every index. It is
+ * a hint written after the owner's ACL commits: the owner's ACL decides, an owner listed for
+ * nothing is dropped from it once store_acl_set removes the last entry (a crash between the
+ * two commits leaves the share out of the index until the entry is set again). Owners of any
+ * of ids (lower-case identifiers), sorted and unique; *owners_r is caller-owned
+ * (store_strings_free). */
+enum store_err store_share_owners(struct store *st, const char *const *ids, size_t nids,
+                                  char ***owners_r, size_t *n_r, struct store_error *err);
+/* Every (identifier, owner) pair of the index, for the administrator's tools: ids_r[i] shared
+ * by owners_r[i], sorted by identifier then owner. Both caller-owned (store_strings_free). */
+enum store_err store_share_list(struct store *st, char ***ids_r, char ***owners_r, size_t *n_r,
+                                struct store_error *err);
+/* Makes the index agree with owner's ACLs (reconstruct): report(id, added, ctx) for each
+ * identifier the ACLs name and the index lacks (added true) or the index names and no entry
+ * does (added false); with repair they are added or dropped. *changes_r counts them. */
+typedef void store_share_report_fn(const char *id, bool added, void *ctx);
+enum store_err store_share_sync(struct store *st, const char *owner, bool repair,
+                                store_share_report_fn *report, void *ctx, unsigned *changes_r,
+                                struct store_error *err);
 
 /* Annotations / METADATA (RFC 5464): entry is e.g. "/private/comment"; mailbox_id 0 means the
  * user (server) level. value NULL removes. */
@@ -320,6 +345,15 @@ void store_copy_result_clear(struct store_copy_result *res);
 enum store_err store_copy(struct store *st, const char *user, uint32_t src_id, const uint32_t *uids,
                           size_t nuids, uint32_t dst_id, const struct store_limits *limits,
                           bool move, struct store_copy_result *res, struct store_error *err);
+
+/* COPY from a mailbox of src_user into one of dst_user (a shared mailbox, RFC 4314): the bodies
+ * are hard-linked between the two homes, flags, keywords and INTERNALDATE kept; all or nothing
+ * against dst's limits. Messages expunged meanwhile from the source are skipped. The same user
+ * on both sides is store_copy. res may be NULL. */
+enum store_err store_copy_between(struct store *st, const char *src_user, uint32_t src_id,
+                                  const uint32_t *uids, size_t nuids, const char *dst_user,
+                                  uint32_t dst_id, const struct store_limits *limits,
+                                  struct store_copy_result *res, struct store_error *err);
 
 /* ---- POP3 maildrop --------------------------------------------------------------------- */
 

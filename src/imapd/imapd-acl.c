@@ -1,81 +1,61 @@
-/* ACL (RFC 4314) on the user's own mailboxes: SETACL, DELETEACL, GETACL, LISTRIGHTS, MYRIGHTS.
- * Entries are stored per mailbox (they follow RENAME, go with DELETE) and reported, but grant
- * nothing yet: no other user can reach these mailboxes (docs/decisions.md). The owner always
- * has every right, so the owner's entry is not stored and cannot be lowered. */
+/* ACL (RFC 4314): SETACL, DELETEACL, GETACL, LISTRIGHTS, MYRIGHTS on the user's own mailboxes
+ * and, with the a right, on others' (imapd-share.c). Entries are stored per mailbox (they
+ * follow RENAME, go with DELETE) and grant what they say to other users through the shared
+ * namespace. The owner always has every right, so the owner's entry is not stored and cannot
+ * be lowered. Negative rights ("-identifier") take rights away (RFC 4314 2). */
 #include <string.h>
 #include <strings.h>
 
 #include "imapd-args.h"
 #include "imapd.h"
 
-/* RFC 4314 2.1, in its order; a right is bit i of a mask for imap_acl_rights[i]. */
-static const char imap_acl_rights[] = "lrswipkxtea";
-#define ACL_ALL    ((1u << (sizeof(imap_acl_rights) - 1)) - 1)
-#define ACL_BIT(c) (1u << (strchr(imap_acl_rights, (c)) - imap_acl_rights))
-
 enum acl_mod { ACL_REPLACE, ACL_ADD, ACL_REMOVE };
 
-/* A rights string (after any +/-) into a mask; the obsolete c and d stand for their members
- * (RFC 4314 2.1.1, as servers that use x for DELETE read them: c = k, d = xte). Returns false
- * with *bad_r set to the first letter that is no right. */
-static bool acl_parse_rights(const char *str, size_t len, unsigned *mask_r, char *bad_r)
+/* Identifiers name users without regard to case; the owner's is its user name. */
+static bool acl_is_owner(const char *owner, const char *id)
 {
-    unsigned mask = 0;
-
-    for (size_t i = 0; i < len; i++) {
-        char c = str[i];
-        const char *p = c != '\0' ? strchr(imap_acl_rights, c) : NULL;
-        if (p != NULL)
-            mask |= 1u << (p - imap_acl_rights);
-        else if (c == 'c')
-            mask |= ACL_BIT('k');
-        else if (c == 'd')
-            mask |= ACL_BIT('x') | ACL_BIT('t') | ACL_BIT('e');
-        else {
-            *bad_r = c;
-            return false;
-        }
-    }
-    *mask_r = mask;
-    return true;
+    return strcasecmp(id, owner) == 0;
 }
 
-/* The letters of mask in RFC order; with virtual, also c and d when a member is set (RFC 4314
- * 2.1.1: ACL and MYRIGHTS responses must include them for RFC 2086 clients). */
-static void acl_format(unsigned mask, bool virtual, char out[16])
-{
-    size_t n = 0;
-
-    for (size_t i = 0; imap_acl_rights[i] != '\0'; i++)
-        if (mask & (1u << i))
-            out[n++] = imap_acl_rights[i];
-    if (virtual && (mask & ACL_BIT('k')))
-        out[n++] = 'c';
-    if (virtual && (mask & (ACL_BIT('x') | ACL_BIT('t') | ACL_BIT('e'))))
-        out[n++] = 'd';
-    out[n] = '\0';
-}
-
-static bool acl_is_owner(const struct imap_session *s, const char *id)
-{
-    return strcasecmp(id, s->user) == 0;
-}
-
-/* The identifier's stored rights (0 when it has no entry). */
-static enum store_err acl_current(struct imap_session *s, uint32_t mailbox_id, const char *id,
+/* The identifier's stored rights on the owner's mailbox (0 when it has no entry). */
+static enum store_err acl_current(const char *owner, uint32_t mailbox_id, const char *id,
                                   unsigned *mask_r, struct store_error *err)
 {
     struct store_acl *acl;
     size_t n;
     char bad;
-    enum store_err rc = store_acl_list(imapd_store(), s->user, mailbox_id, &acl, &n, err);
+    enum store_err rc = store_acl_list(imapd_store(), owner, mailbox_id, &acl, &n, err);
 
     *mask_r = 0;
     for (size_t i = 0; rc == STORE_OK && i < n; i++)
-        if (strcmp(acl[i].identifier, id) == 0)
-            acl_parse_rights(acl[i].rights, strlen(acl[i].rights), mask_r, &bad);
+        if (strcasecmp(acl[i].identifier, id) == 0)
+            imap_rights_parse(acl[i].rights, strlen(acl[i].rights), mask_r, &bad);
     store_acl_list_free(&acl, n);
     return rc;
+}
+
+/* The domain of a user name or anyone@domain ("" for none). */
+static const char *acl_domain(const char *id)
+{
+    const char *at = strchr(id, '@');
+
+    return at != NULL ? at + 1 : "";
+}
+
+/* Sun's store.privatesharedfolders.restrictanyone and .restrictdomain: which grants owners may
+ * not make. NULL when allowed, else the NO's text. */
+static const char *acl_restricted(struct imap_session *s, const char *id)
+{
+    const struct conf *conf = server_conf(conn_server(s->conn));
+    bool anyone = strcasecmp(id, "anyone") == 0 || strncasecmp(id, "anyone@", 7) == 0;
+
+    if (anyone && conf_bool(conf, "store.privatesharedfolders.restrictanyone"))
+        return "[NOPERM] Sharing with anyone is not allowed on this server";
+    if (strcasecmp(id, "anyone") != 0 &&
+        conf_bool(conf, "store.privatesharedfolders.restrictdomain") &&
+        strcasecmp(acl_domain(id), acl_domain(s->user)) != 0)
+        return "[NOPERM] Sharing outside your domain is not allowed on this server";
+    return NULL;
 }
 
 static const char acl_owner_text[] =
@@ -140,7 +120,7 @@ static bool acl_check(const struct imap_cmd *cmd, int which, struct acl_args *a,
         if (a->mod != ACL_REPLACE)
             str++, len--;
         /* RFC 4314 3.1: an unrecognised right MUST get BAD, never be ignored */
-        if (!acl_parse_rights(str, len, &a->mask, &bad)) {
+        if (!imap_rights_parse(str, len, &a->mask, &bad)) {
             imap_out_tagged(out, cmd, "BAD",
                             "Unknown right '%c' (rights are lrswipkxtea, and the "
                             "obsolete c and d)",
@@ -154,46 +134,50 @@ bad:
     return false;
 }
 
-static void acl_out_line(FILE *out, const char *what, const char *mailbox)
+/* "* ACL mailbox", ...: the mailbox as the client names it, spelt as stored. */
+static void acl_out_line(FILE *out, const char *what, const struct imap_mbox *m)
 {
     fprintf(out, "* %s ", what);
-    imap_out_mailbox(out, mailbox);
+    imap_out_mbox(out, m);
 }
 
 static void acl_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *out)
 {
     int which = acl_which(cmd);
     struct acl_args a = {0};
-    struct store_mailbox mb;
+    struct imap_mbox m;
     struct store_error err;
     struct store_acl *acl = NULL;
     size_t n = 0;
     char rights[16];
     unsigned cur;
+    const char *no;
 
     if (!acl_check(cmd, which, &a, out))
         return;
-    if (store_mailbox_get(imapd_store(), s->user, a.mailbox, &mb, &err) != STORE_OK) {
-        imap_out_store_error(out, cmd, &err);
+    /* RFC 4314 4: MYRIGHTS needs any right, the others a; RFC 4314 6: without l the mailbox
+     * is answered as one that does not exist */
+    if (imap_mbox_open(s, cmd, a.mailbox, which == CMD_MYRIGHTS ? IMAP_NEED_ANY : IMAP_RIGHT_A,
+                       false, &m, out) < 0)
         return;
-    }
+    const char *owner = m.owner;
+    const char *id = a.id != NULL && a.id[0] == '-' ? a.id + 1 : a.id; /* negative rights */
     switch (which) {
     case CMD_SETACL:
     case CMD_DELETEACL:
-        if (a.id[0] == '-') { /* RFC 4314 2: negative rights are optional */
-            imap_out_tagged(out, cmd, "NO", "[CANNOT] Negative rights are not supported");
-            break;
-        }
-        if (acl_is_owner(s, a.id)) { /* granting the owner what it has is no change */
-            bool lowers = which == CMD_DELETEACL || (a.mod == ACL_REMOVE && a.mask != 0) ||
-                          (a.mod == ACL_REPLACE && a.mask != ACL_ALL);
+        if (acl_is_owner(owner, id)) { /* granting the owner what it has is no change */
+            bool negative = a.id[0] == '-';
+            bool lowers = negative
+                              ? which == CMD_SETACL && a.mod != ACL_REMOVE && a.mask != 0
+                              : which == CMD_DELETEACL || (a.mod == ACL_REMOVE && a.mask != 0) ||
+                                    (a.mod == ACL_REPLACE && a.mask != IMAP_RIGHTS_ALL);
             if (lowers)
                 imap_out_tagged(out, cmd, "NO", "%s", acl_owner_text);
             else
-                imap_out_tagged(out, cmd, "OK", "SETACL completed");
+                imap_out_tagged(out, cmd, "OK", "%s completed", acl_commands[which].name);
             break;
         }
-        if (acl_current(s, mb.id, a.id, &cur, &err) != STORE_OK) {
+        if (acl_current(owner, m.mb.id, a.id, &cur, &err) != STORE_OK) {
             imap_out_store_error(out, cmd, &err);
             break;
         }
@@ -201,29 +185,33 @@ static void acl_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *o
               : a.mod == ACL_ADD     ? cur | a.mask
               : a.mod == ACL_REMOVE  ? cur & ~a.mask
                                      : a.mask;
-        acl_format(cur, false, rights);
-        if (store_acl_set(imapd_store(), s->user, mb.id, a.id, rights, &err) != STORE_OK)
+        if (cur != 0 && a.id[0] != '-' && (no = acl_restricted(s, a.id)) != NULL) {
+            imap_out_tagged(out, cmd, "NO", "%s", no);
+            break;
+        }
+        imap_rights_format(cur, false, rights);
+        if (store_acl_set(imapd_store(), owner, m.mb.id, a.id, rights, &err) != STORE_OK)
             imap_out_store_error(out, cmd, &err);
         else
             imap_out_tagged(out, cmd, "OK", "%s completed", acl_commands[which].name);
         break;
     case CMD_GETACL:
-        if (store_acl_list(imapd_store(), s->user, mb.id, &acl, &n, &err) != STORE_OK) {
+        if (store_acl_list(imapd_store(), owner, m.mb.id, &acl, &n, &err) != STORE_OK) {
             imap_out_store_error(out, cmd, &err);
             break;
         }
-        acl_out_line(out, "ACL", mb.name);
-        acl_format(ACL_ALL, true, rights);
+        acl_out_line(out, "ACL", &m);
+        imap_rights_format(IMAP_RIGHTS_ALL, true, rights);
         fputc(' ', out);
-        imap_out_string(out, s->user, strlen(s->user));
+        imap_out_string(out, owner, strlen(owner));
         fprintf(out, " %s", rights);
         for (size_t i = 0; i < n; i++) {
             unsigned mask = 0;
             char bad;
-            if (acl_is_owner(s, acl[i].identifier))
+            if (acl_is_owner(owner, acl[i].identifier))
                 continue;
-            acl_parse_rights(acl[i].rights, strlen(acl[i].rights), &mask, &bad);
-            acl_format(mask, true, rights);
+            imap_rights_parse(acl[i].rights, strlen(acl[i].rights), &mask, &bad);
+            imap_rights_format(mask, true, rights);
             fputc(' ', out);
             imap_out_string(out, acl[i].identifier, strlen(acl[i].identifier));
             fputc(' ', out);
@@ -234,22 +222,22 @@ static void acl_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *o
         break;
     case CMD_LISTRIGHTS:
         /* RFC 4314 3.7: rights always granted, then each right that may be granted alone */
-        acl_out_line(out, "LISTRIGHTS", mb.name);
+        acl_out_line(out, "LISTRIGHTS", &m);
         fputc(' ', out);
         imap_out_string(out, a.id, strlen(a.id));
-        if (acl_is_owner(s, a.id)) {
-            fprintf(out, " %s\r\n", imap_acl_rights);
+        if (acl_is_owner(owner, a.id)) {
+            fprintf(out, " %s\r\n", imap_rights);
         } else {
             fputs(" \"\"", out);
-            for (size_t i = 0; imap_acl_rights[i] != '\0'; i++)
-                fprintf(out, " %c", imap_acl_rights[i]);
+            for (size_t i = 0; imap_rights[i] != '\0'; i++)
+                fprintf(out, " %c", imap_rights[i]);
             fputs("\r\n", out);
         }
         imap_out_tagged(out, cmd, "OK", "LISTRIGHTS completed");
         break;
     case CMD_MYRIGHTS:
-        acl_format(ACL_ALL, true, rights);
-        acl_out_line(out, "MYRIGHTS", mb.name);
+        imap_rights_format(m.rights, true, rights);
+        acl_out_line(out, "MYRIGHTS", &m);
         fprintf(out, " %s\r\n", rights);
         imap_out_tagged(out, cmd, "OK", "MYRIGHTS completed");
         break;
@@ -258,7 +246,7 @@ static void acl_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *o
         break;
     }
     store_acl_list_free(&acl, n);
-    store_mailbox_clear(&mb);
+    imap_mbox_close(&m);
 }
 
 void imap_cmd_acl(struct imap_session *s, struct imap_cmd **cmd)

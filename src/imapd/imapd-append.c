@@ -50,6 +50,17 @@ void imap_append_drop(struct imap_session *s)
     s->append_failed = false;
 }
 
+/* Whether APPEND goes to another user's mailbox, whose owner's quota applies (checked once
+ * the message is in): the session's own quota says nothing about it. */
+static bool append_shared(const struct imap_cmd *cmd)
+{
+    const char *name;
+    size_t len;
+
+    return imap_arg_get_astring(cmd->args, &name, &len) && len >= sizeof(IMAP_SHARED_ROOT) - 1 &&
+           strncmp(name, IMAP_SHARED_ROOT, sizeof(IMAP_SHARED_ROOT) - 1) == 0;
+}
+
 bool imap_append_begin(struct imap_session *s, const struct imap_parse_out *out)
 {
     const struct imap_cmd *cmd = out->cmd;
@@ -58,7 +69,7 @@ bool imap_append_begin(struct imap_session *s, const struct imap_parse_out *out)
     imap_append_drop(s);
     if (s->state == IMAP_STATE_NOT_AUTH)
         no = "BAD Command not valid in this state";
-    else if (s->limits.bytes != 0 && out->stream.size > s->limits.bytes)
+    else if (s->limits.bytes != 0 && out->stream.size > s->limits.bytes && !append_shared(cmd))
         no = "NO [OVERQUOTA] Message larger than the quota"; /* RFC 7889: before the data */
     else if (store_spool_create(imapd_store(), &s->append_spool, &s->append_err) != STORE_OK)
         no = "NO [UNAVAILABLE] Cannot take the message now";
@@ -93,6 +104,8 @@ static void append_work(struct imap_session *s, const struct imap_cmd *cmd, FILE
     const char *why = "Usage: APPEND mailbox [(flags)] [date-time] literal";
     struct store_delivery d = {0};
     struct imap_append_args args = {0};
+    struct imap_mbox m = {0};
+    struct store_limits limits;
 
     if (a == NULL || imap_arg_get_mailbox(a, cmd->arena, &args.mailbox, &why) != 0) {
         imap_out_tagged(out, cmd, "BAD", "%s", why);
@@ -122,13 +135,21 @@ static void append_work(struct imap_session *s, const struct imap_cmd *cmd, FILE
         imap_out_store_error(out, cmd, &s->append_err);
         goto out;
     }
+    /* RFC 4314 4: APPEND to another user's mailbox needs i; flags the user may not set are
+     * left off, not refused. The user's own mailboxes need no look first. */
+    imap_mbox_resolve(s, args.mailbox, &m);
+    limits = s->limits;
+    if (m.kind != IMAP_NAME_PERSONAL &&
+        (imap_mbox_open(s, cmd, args.mailbox, IMAP_RIGHT_I, true, &m, out) < 0 ||
+         imap_owner_limits(s, m.owner, &limits, cmd, out) < 0))
+        goto out;
     d = (struct store_delivery){.append = true,
                                 .spool = s->append_spool,
-                                .user = s->user,
-                                .mailbox = args.mailbox,
-                                .flags = args.flags,
-                                .keywords = args.keywords,
-                                .limits = s->limits};
+                                .user = m.owner,
+                                .mailbox = m.kind == IMAP_NAME_PERSONAL ? m.name : m.mb.name,
+                                .flags = args.flags & imap_rights_flags(m.rights),
+                                .keywords = (m.rights & IMAP_RIGHT_W) ? args.keywords : NULL,
+                                .limits = limits};
     if (store_deliver(imapd_store(), &d, 1) != STORE_OK) {
         if (d.err.code == STORE_ENOTFOUND) /* RFC 3501 6.3.11: the client may CREATE it */
             imap_out_tagged(out, cmd, "NO", "[TRYCREATE] No such mailbox");
@@ -136,11 +157,13 @@ static void append_work(struct imap_session *s, const struct imap_cmd *cmd, FILE
             imap_out_store_error(out, cmd, &d.err);
     } else {
         /* RFC 3501 6.3.11: into the selected mailbox, the new message is announced at once */
-        if (s->state == IMAP_STATE_SELECTED && d.mailbox_id == s->sel.id)
+        if (s->state == IMAP_STATE_SELECTED && d.mailbox_id == s->sel.id &&
+            strcmp(d.user, s->sel.owner) == 0)
             imap_sync(s, out);
         imap_out_tagged(out, cmd, "OK", "[APPENDUID %u %u] APPEND completed", d.uidvalidity, d.uid);
     }
 out:
+    imap_mbox_close(&m);
     free(args.keywords);
     imap_append_drop(s);
 }

@@ -311,9 +311,9 @@ static int fetch_message(struct imap_fetch_run *run, const struct store_msg *m, 
     const char *sep = "";
 
     if ((f->items & (F_ENVELOPE | F_BODYSTRUCTURE | F_BODY)) &&
-        store_msg_get_mime(imapd_store(), s->user, s->sel.id, m->uid, &mime, &err) != STORE_OK)
+        store_msg_get_mime(imapd_store(), s->sel.owner, s->sel.id, m->uid, &mime, &err) != STORE_OK)
         memset(&mime, 0, sizeof(mime));
-    if (need_body && store_msg_open(imapd_store(), s->user, m, &fd, &err) != STORE_OK) {
+    if (need_body && store_msg_open(imapd_store(), s->sel.owner, m, &fd, &err) != STORE_OK) {
         conn_warning(s->conn, "FETCH: UID %u cannot be read: %s", m->uid, err.msg);
         fd = -1;
     }
@@ -423,6 +423,7 @@ static void fetch_round(struct imap_fetch_run *run, FILE *out)
 
         run->started = true;
         run->finished = true; /* until the command checks out */
+        imap_sel_refresh(s);  /* another user's mailbox: its ACL as it is now */
         if (args == NULL || args->next == NULL || args->next->next != NULL) {
             imap_out_tagged(out, cmd, "BAD", "Usage: FETCH set items");
             return;
@@ -438,24 +439,26 @@ static void fetch_round(struct imap_fetch_run *run, FILE *out)
             if (!imap_fetch_item(cmd, atom, &run->f, out))
                 return;
         }
-        if (imap_set_uids(s, cmd, args, run->uid, &run->uids, &run->n, out) < 0)
+        if (imap_set_uids(s, cmd, args, run->uid, &run->uids, &run->n, out) < 0 ||
+            !imap_sel_check(s, cmd, IMAP_RIGHT_R, out)) /* RFC 4314 4 */
             return;
         if (run->n > 0 &&
-            store_msg_list(imapd_store(), s->user, s->sel.id, run->uids[0], run->uids[run->n - 1],
-                           &run->msgs, &run->nm, &err) != STORE_OK) {
+            store_msg_list(imapd_store(), s->sel.owner, s->sel.id, run->uids[0],
+                           run->uids[run->n - 1], &run->msgs, &run->nm, &err) != STORE_OK) {
             imap_out_store_error(out, cmd, &err);
             return;
         }
-        /* BODY[], BINARY[] and RFC822 set \Seen in a read-write mailbox (RFC 3501 6.4.5) */
-        if (run->f.sets_seen && !s->sel.readonly) {
+        /* BODY[], BINARY[] and RFC822 set \Seen in a read-write mailbox (RFC 3501 6.4.5) for
+         * a user who may keep \Seen (RFC 4314 4: s) */
+        if (run->f.sets_seen && !s->sel.readonly && (s->sel.rights & IMAP_RIGHT_S)) {
             struct store_flag_update up = {.op = STORE_FLAGS_ADD, .flags = STORE_FLAG_SEEN};
             uint32_t *unseen = calloc(run->nm + 1, sizeof(*unseen));
             size_t nu = 0;
             for (size_t i = 0; unseen != NULL && i < run->nm; i++)
                 if (!(run->msgs[i].flags & STORE_FLAG_SEEN))
                     unseen[nu++] = run->msgs[i].uid;
-            if (nu > 0 && store_flags_update(imapd_store(), s->user, s->sel.id, unseen, nu, &up,
-                                             NULL, NULL, NULL, NULL, &err) == STORE_OK) {
+            if (nu > 0 && store_flags_update(imapd_store(), s->sel.owner, s->sel.id, unseen, nu,
+                                             &up, NULL, NULL, NULL, NULL, &err) == STORE_OK) {
                 for (size_t i = 0; i < run->nm; i++)
                     run->msgs[i].flags |= STORE_FLAG_SEEN;
                 run->f.items |= F_FLAGS;

@@ -337,11 +337,15 @@ static void idle_sync_shared(struct imap_session *s, struct idle_changes *c, uin
 {
     struct store_error err;
 
+    imap_sel_refresh(s); /* a revoked right counts at once, as in imap_sync */
+    if (!(s->sel.rights & IMAP_RIGHT_R))
+        return;
     pthread_mutex_lock(&c->mu);
     if (!c->valid || c->gen < gen || c->mailbox_id != s->sel.id || c->since > s->sel.modseq) {
         idle_changes_drop(c);
-        c->valid = store_msg_changes(imapd_store(), s->user, s->sel.id, s->sel.modseq, &c->changed,
-                                     &c->nchanged, &c->gone, &c->ngone, &err) == STORE_OK;
+        c->valid =
+            store_msg_changes(imapd_store(), s->sel.owner, s->sel.id, s->sel.modseq, &c->changed,
+                              &c->nchanged, &c->gone, &c->ngone, &err) == STORE_OK;
         c->gen = gen;
         c->mailbox_id = s->sel.id;
         c->since = s->sel.modseq;
@@ -499,7 +503,7 @@ void imap_cmd_idle(struct imap_session *s, struct imap_cmd **cmd)
         idle.idlers->idle_prev = s;
     idle.idlers = s;
     if (s->state == IMAP_STATE_SELECTED) {
-        notify_mailbox_name(name, sizeof(name), s->user, s->sel.name);
+        notify_mailbox_name(name, sizeof(name), s->sel.owner, s->sel.name);
         if (notify_event_key(key, sizeof(key), idle.t.keyfmt, name))
             s->idle_key = idle_key_ref(key, s);
     }

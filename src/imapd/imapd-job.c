@@ -23,6 +23,7 @@ static void imap_job_work(void *arg)
 
     if (out == NULL)
         return;
+    imap_sel_refresh(job->s); /* another user's mailbox: its ACL as it is now */
     job->work(job->s, job->cmd, out);
     if (fclose(out) != 0) {
         free(job->buf);

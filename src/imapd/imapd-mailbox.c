@@ -11,6 +11,7 @@
 
 void imap_selected_clear(struct imap_selected *sel)
 {
+    free(sel->owner);
     free(sel->name);
     free(sel->uids);
     memset(sel, 0, sizeof(*sel));
@@ -86,12 +87,42 @@ void imap_out_flags(FILE *out, uint32_t flags, const char *keywords, bool recent
     fputc(')', out);
 }
 
+/* PERMANENTFLAGS: the flags this user may change (RFC 4314 4), none in a read-only mailbox. */
+static void select_out_permanent(FILE *out, bool readonly, unsigned rights)
+{
+    uint32_t flags = readonly ? 0 : imap_rights_flags(rights);
+
+    fputs("* OK [PERMANENTFLAGS (", out);
+    if (flags == (imap_rights_flags(IMAP_RIGHTS_ALL))) {
+        fputs("\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*", out);
+    } else {
+        const char *sep = "";
+        static const struct {
+            uint32_t bit;
+            const char *name;
+        } names[] = {{STORE_FLAG_ANSWERED, "\\Answered"},
+                     {STORE_FLAG_FLAGGED, "\\Flagged"},
+                     {STORE_FLAG_DELETED, "\\Deleted"},
+                     {STORE_FLAG_SEEN, "\\Seen"},
+                     {STORE_FLAG_DRAFT, "\\Draft"}};
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+            if (flags & names[i].bit) {
+                fprintf(out, "%s%s", sep, names[i].name);
+                sep = " ";
+            }
+        if (!readonly && (rights & IMAP_RIGHT_W)) /* keywords need w */
+            fprintf(out, "%s\\*", sep);
+    }
+    fputs(")] Flags permitted\r\n", out);
+}
+
 static void select_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *out)
 {
     bool examine = cmd->name_len == 7; /* EXAMINE */
     const char *name = imap_mailbox_arg(cmd, 0, out);
     struct store *st = imapd_store();
-    struct store_mailbox mb;
+    struct imap_mbox m;
+    struct store_mailbox *mb = &m.mb;
     struct store_msg *msgs = NULL;
     struct store_error err;
     size_t n = 0;
@@ -102,16 +133,21 @@ static void select_work(struct imap_session *s, const struct imap_cmd *cmd, FILE
     /* a SELECT that fails leaves no mailbox selected (RFC 3501 6.3.1) */
     imap_selected_clear(&s->sel);
     s->state = IMAP_STATE_AUTH;
-    if (store_mailbox_get(st, s->user, name, &mb, &err) != STORE_OK ||
-        store_msg_list(st, s->user, mb.id, 1, 0, &msgs, &n, &err) != STORE_OK ||
-        (!examine &&
-         store_mailbox_take_recent(st, s->user, mb.id, &first_recent, &err) != STORE_OK)) {
-        imap_out_store_error(out, cmd, &err);
+    /* RFC 4314 4: SELECT and EXAMINE need r */
+    if (imap_mbox_open(s, cmd, name, IMAP_RIGHT_R, false, &m, out) < 0)
         return;
+    bool shared = strcmp(m.owner, s->user) != 0;
+    /* \Recent belongs to the owner's sessions: another user's look does not take it away */
+    if (store_msg_list(st, m.owner, mb->id, 1, 0, &msgs, &n, &err) != STORE_OK ||
+        (!examine && !shared &&
+         store_mailbox_take_recent(st, m.owner, mb->id, &first_recent, &err) != STORE_OK)) {
+        imap_out_store_error(out, cmd, &err);
+        goto out;
     }
     s->sel.uids = calloc(n + 1, sizeof(*s->sel.uids));
-    s->sel.name = strdup(name);
-    if (s->sel.uids == NULL || s->sel.name == NULL) {
+    s->sel.name = strdup(mb->name);
+    s->sel.owner = strdup(m.owner);
+    if (s->sel.uids == NULL || s->sel.name == NULL || s->sel.owner == NULL) {
         imap_selected_clear(&s->sel);
         imap_out_tagged(out, cmd, "NO", "[SERVERBUG] Out of memory");
         goto out;
@@ -124,26 +160,28 @@ static void select_work(struct imap_session *s, const struct imap_cmd *cmd, FILE
         recent += first_recent != 0 && msgs[i].uid >= first_recent;
     }
     s->sel.n = n;
-    s->sel.id = mb.id;
-    s->sel.uidvalidity = mb.uidvalidity;
-    s->sel.uidnext = mb.uidnext;
-    s->sel.modseq = mb.highestmodseq;
-    s->sel.readonly = examine;
+    s->sel.id = mb->id;
+    s->sel.uidvalidity = mb->uidvalidity;
+    s->sel.uidnext = mb->uidnext;
+    s->sel.modseq = mb->highestmodseq;
+    s->sel.shared = shared;
+    s->sel.rights = m.rights;
+    /* RFC 4314 5.2: without i, e and the flag rights a SELECT is read-only */
+    s->sel.readonly = examine || !imap_rights_writable(m.rights);
     s->sel.first_recent = first_recent;
     s->state = IMAP_STATE_SELECTED;
     fprintf(out, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft%s%s)\r\n",
-            mb.keywords[0] ? " " : "", mb.keywords);
-    fprintf(out, "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] "
-                 "Flags permitted\r\n");
+            mb->keywords[0] ? " " : "", mb->keywords);
+    select_out_permanent(out, s->sel.readonly && !examine, m.rights);
     fprintf(out, "* %zu EXISTS\r\n* %u RECENT\r\n", n, recent);
     if (unseen != 0)
         fprintf(out, "* OK [UNSEEN %u] First unseen\r\n", unseen);
     fprintf(out, "* OK [UIDVALIDITY %u] UIDs valid\r\n* OK [UIDNEXT %u] Predicted next UID\r\n",
-            mb.uidvalidity, mb.uidnext);
-    imap_out_tagged(out, cmd, "OK", "[%s] %s completed", examine ? "READ-ONLY" : "READ-WRITE",
-                    examine ? "EXAMINE" : "SELECT");
+            mb->uidvalidity, mb->uidnext);
+    imap_out_tagged(out, cmd, "OK", "[%s] %s completed",
+                    s->sel.readonly ? "READ-ONLY" : "READ-WRITE", examine ? "EXAMINE" : "SELECT");
 out:
-    store_mailbox_clear(&mb);
+    imap_mbox_close(&m);
     store_msg_list_free(&msgs, n);
 }
 
@@ -156,9 +194,11 @@ static void close_work(struct imap_session *s, const struct imap_cmd *cmd, FILE 
 {
     struct store_error err;
 
-    /* CLOSE expunges silently (RFC 3501 6.4.2); UNSELECT does not (RFC 3691) */
-    if (cmd->name_len == 5 && !s->sel.readonly &&
-        store_expunge(imapd_store(), s->user, s->sel.id, NULL, 0, NULL, NULL, &err) != STORE_OK &&
+    /* CLOSE expunges silently (RFC 3501 6.4.2), only with e (RFC 4314 4); UNSELECT does not
+     * (RFC 3691) */
+    if (cmd->name_len == 5 && !s->sel.readonly && (s->sel.rights & IMAP_RIGHT_E) &&
+        store_expunge(imapd_store(), s->sel.owner, s->sel.id, NULL, 0, NULL, NULL, &err) !=
+            STORE_OK &&
         err.code != STORE_ENOTFOUND) {
         imap_out_store_error(out, cmd, &err);
         return;
@@ -229,11 +269,70 @@ static bool create_params(const struct imap_cmd *cmd, char *use_r, size_t size, 
     return true;
 }
 
+/* The name of name's parent (caller frees), NULL at the top level. */
+static char *mailbox_parent(const char *name)
+{
+    const char *slash = strrchr(name, '/');
+
+    return slash != NULL ? strndup(name, (size_t)(slash - name)) : NULL;
+}
+
+/* RFC 4314 4: creating a mailbox in another user's store needs k on its parent (the top level
+ * of a store is its owner's alone). Opens the parent of m into parent (also for the user's own
+ * mailboxes, whose ACL a new mailbox inherits); 0 when it may go ahead, -1 after the NO. */
+static int create_parent(struct imap_session *s, const struct imap_cmd *cmd,
+                         const struct imap_mbox *m, struct imap_mbox *parent, FILE *out)
+{
+    char *pname = mailbox_parent(m->name), *client;
+    int rc = 0;
+
+    memset(parent, 0, sizeof(*parent));
+    if (m->kind == IMAP_NAME_SHARED && pname == NULL) {
+        imap_out_noperm(out, cmd, IMAP_RIGHT_K);
+        rc = -1;
+    } else if (m->kind == IMAP_NAME_SHARED) {
+        if (asprintf(&client, IMAP_SHARED_PREFIX "%s/%s", m->owner, pname) < 0)
+            abort();
+        rc = imap_mbox_open(s, cmd, client, IMAP_RIGHT_K, false, parent, out);
+        free(client);
+    } else if (pname != NULL) { /* the user's own: a missing parent is made by the store */
+        struct store_error err;
+        if (store_mailbox_get(imapd_store(), m->owner, pname, &parent->mb, &err) != STORE_OK)
+            memset(&parent->mb, 0, sizeof(parent->mb));
+    }
+    free(pname);
+    return rc;
+}
+
+/* A new mailbox starts with its parent's ACL (so a shared tree stays shared); best effort:
+ * the mailbox exists whatever happens here. */
+static void create_inherit(struct imap_session *s, const char *owner, uint32_t parent_id,
+                           const char *name)
+{
+    struct store_mailbox mb;
+    struct store_acl *acl;
+    struct store_error err;
+    size_t n;
+
+    if (parent_id == 0 ||
+        store_acl_list(imapd_store(), owner, parent_id, &acl, &n, &err) != STORE_OK)
+        return;
+    if (n > 0 && store_mailbox_get(imapd_store(), owner, name, &mb, &err) == STORE_OK) {
+        for (size_t i = 0; i < n; i++)
+            if (store_acl_set(imapd_store(), owner, mb.id, acl[i].identifier, acl[i].rights,
+                              &err) != STORE_OK)
+                conn_warning(s->conn, "CREATE %s: ACL of the parent not copied: %s", name, err.msg);
+        store_mailbox_clear(&mb);
+    }
+    store_acl_list_free(&acl, n);
+}
+
 static void create_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *out)
 {
     const char *name = imap_mailbox_arg(cmd, 0, out);
     struct store_mailbox mb;
     struct store_error err;
+    struct imap_mbox m, parent = {0};
     char use[128];
 
     if (name == NULL || !create_params(cmd, use, sizeof(use), out))
@@ -243,30 +342,44 @@ static void create_work(struct imap_session *s, const struct imap_cmd *cmd, FILE
     size_t len = copy != NULL ? strlen(copy) : 0;
     while (len > 1 && copy[len - 1] == '/')
         copy[--len] = '\0';
-    if (copy == NULL || store_mailbox_create(imapd_store(), s->user, copy, &err) != STORE_OK) {
-        if (copy == NULL)
-            err = (struct store_error){.code = STORE_EIO};
-        imap_out_store_error(out, cmd, &err);
+    if (copy == NULL) {
+        imap_out_tagged(out, cmd, "NO", "[SERVERBUG] Out of memory");
+        return;
+    }
+    imap_mbox_resolve(s, copy, &m);
+    if (m.kind == IMAP_NAME_LEVEL || m.kind == IMAP_NAME_NONE) {
+        imap_out_tagged(out, cmd, "NO",
+                        "[CANNOT] \"" IMAP_SHARED_ROOT "\" holds other users' mailboxes");
         free(copy);
         return;
     }
+    if (create_parent(s, cmd, &m, &parent, out) < 0) {
+        free(copy);
+        return;
+    }
+    if (store_mailbox_create(imapd_store(), m.owner, m.name, &err) != STORE_OK) {
+        imap_out_store_error(out, cmd, &err);
+        goto out;
+    }
+    create_inherit(s, m.owner, parent.mb.id, m.name);
     /* the attributes go in a second commit; should it fail, the mailbox goes again */
     if (use[0] != '\0') {
-        enum store_err rc = store_mailbox_get(imapd_store(), s->user, copy, &mb, &err);
+        enum store_err rc = store_mailbox_get(imapd_store(), m.owner, m.name, &mb, &err);
         if (rc == STORE_OK) {
-            rc = store_annotation_set(imapd_store(), s->user, mb.id, STORE_SPECIALUSE_ENTRY, use,
+            rc = store_annotation_set(imapd_store(), m.owner, mb.id, STORE_SPECIALUSE_ENTRY, use,
                                       &err);
             store_mailbox_clear(&mb);
         }
         if (rc != STORE_OK) {
             struct store_error ignored;
-            store_mailbox_delete(imapd_store(), s->user, copy, &ignored);
+            store_mailbox_delete(imapd_store(), m.owner, m.name, &ignored);
             imap_out_store_error(out, cmd, &err);
-            free(copy);
-            return;
+            goto out;
         }
     }
     imap_out_tagged(out, cmd, "OK", "CREATE completed");
+out:
+    imap_mbox_close(&parent);
     free(copy);
 }
 
@@ -279,6 +392,7 @@ static void delete_work(struct imap_session *s, const struct imap_cmd *cmd, FILE
 {
     const char *name = imap_mailbox_arg(cmd, 0, out);
     struct store_error err;
+    struct imap_mbox m;
 
     if (name == NULL)
         return;
@@ -286,14 +400,17 @@ static void delete_work(struct imap_session *s, const struct imap_cmd *cmd, FILE
         imap_out_tagged(out, cmd, "NO", "[CANNOT] INBOX cannot be deleted");
         return;
     }
-    if (s->state == IMAP_STATE_SELECTED && strcmp(s->sel.name, name) == 0) {
-        imap_out_tagged(out, cmd, "NO", "[INUSE] Close the mailbox before deleting it");
+    /* RFC 4314 4: DELETE needs x */
+    if (imap_mbox_open(s, cmd, name, IMAP_RIGHT_X, false, &m, out) < 0)
         return;
-    }
-    if (store_mailbox_delete(imapd_store(), s->user, name, &err) != STORE_OK)
+    if (s->state == IMAP_STATE_SELECTED && strcmp(s->sel.owner, m.owner) == 0 &&
+        s->sel.id == m.mb.id)
+        imap_out_tagged(out, cmd, "NO", "[INUSE] Close the mailbox before deleting it");
+    else if (store_mailbox_delete(imapd_store(), m.owner, m.mb.name, &err) != STORE_OK)
         imap_out_store_error(out, cmd, &err);
     else
         imap_out_tagged(out, cmd, "OK", "DELETE completed");
+    imap_mbox_close(&m);
 }
 
 void imap_cmd_delete(struct imap_session *s, struct imap_cmd **cmd)
@@ -306,13 +423,28 @@ static void rename_work(struct imap_session *s, const struct imap_cmd *cmd, FILE
     const char *from = imap_mailbox_arg(cmd, 0, out);
     const char *to = from != NULL ? imap_mailbox_arg(cmd, 1, out) : NULL;
     struct store_error err;
+    struct imap_mbox src, dst, parent = {0};
 
     if (to == NULL)
         return;
-    if (store_mailbox_rename(imapd_store(), s->user, from, to, &err) != STORE_OK)
+    /* RFC 4314 4: RENAME needs x on the mailbox and k on the new parent */
+    if (imap_mbox_open(s, cmd, from, IMAP_RIGHT_X, false, &src, out) < 0)
+        return;
+    imap_mbox_resolve(s, to, &dst);
+    if (dst.kind == IMAP_NAME_LEVEL || dst.kind == IMAP_NAME_NONE)
+        imap_out_tagged(out, cmd, "NO",
+                        "[CANNOT] \"" IMAP_SHARED_ROOT "\" holds other users' mailboxes");
+    else if (strcmp(src.owner, dst.owner) != 0)
+        imap_out_tagged(out, cmd, "NO", "[CANNOT] A mailbox cannot move to another user");
+    else if (dst.kind == IMAP_NAME_SHARED && create_parent(s, cmd, &dst, &parent, out) < 0)
+        ; /* the NO is out */
+    else if (store_mailbox_rename(imapd_store(), src.owner, src.mb.name, dst.name, &err) !=
+             STORE_OK)
         imap_out_store_error(out, cmd, &err);
     else
         imap_out_tagged(out, cmd, "OK", "RENAME completed");
+    imap_mbox_close(&parent);
+    imap_mbox_close(&src);
 }
 
 void imap_cmd_rename(struct imap_session *s, struct imap_cmd **cmd)
@@ -325,13 +457,23 @@ static void subscribe_work(struct imap_session *s, const struct imap_cmd *cmd, F
     const char *name = imap_mailbox_arg(cmd, 0, out);
     bool on = cmd->name_len == 9; /* SUBSCRIBE */
     struct store_error err;
+    struct imap_mbox m;
+    char *owned = NULL, *canon;
 
     if (name == NULL)
         return;
-    if (store_subscribe(imapd_store(), s->user, name, on, &err) != STORE_OK)
+    /* another user's mailbox is kept as LIST spells it: owner in lower case, INBOX in capitals */
+    imap_mbox_resolve(s, name, &m);
+    if (m.kind == IMAP_NAME_SHARED && store_name_canon(m.name, &canon, NULL) == STORE_OK) {
+        if (asprintf(&owned, IMAP_SHARED_PREFIX "%s/%s", m.owner, canon) < 0)
+            owned = NULL;
+        free(canon);
+    }
+    if (store_subscribe(imapd_store(), s->user, owned != NULL ? owned : name, on, &err) != STORE_OK)
         imap_out_store_error(out, cmd, &err);
     else
         imap_out_tagged(out, cmd, "OK", "%s completed", on ? "SUBSCRIBE" : "UNSUBSCRIBE");
+    free(owned);
 }
 
 void imap_cmd_subscribe(struct imap_session *s, struct imap_cmd **cmd)
@@ -480,13 +622,135 @@ static const char *list_specialuse(const struct store_annotation *su, size_t nsu
     return NULL;
 }
 
+/* What LIST and LSUB can show: the user's mailboxes, the shared ones the user may look up, and
+ * the levels above those (\Noselect). Sorted by name bytes. */
+struct list_entry {
+    const char *name;
+    uint32_t id;   /* the user's own mailboxes: for the special-use attributes; else 0 */
+    bool noselect; /* a level: "Shared Folders", an owner, a mailbox the user may not see */
+};
+
+struct list_view {
+    struct list_entry *v;
+    size_t n, cap;
+    char **owned; /* names made here */
+    size_t nowned;
+};
+
+static void view_add(struct list_view *w, const char *name, uint32_t id, bool noselect)
+{
+    if (w->n == w->cap) {
+        w->cap = w->cap ? w->cap * 2 : 64;
+        w->v = realloc(w->v, w->cap * sizeof(*w->v));
+        if (w->v == NULL)
+            abort();
+    }
+    w->v[w->n++] = (struct list_entry){.name = name, .id = id, .noselect = noselect};
+}
+
+static int view_cmp(const void *a, const void *b)
+{
+    const struct list_entry *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+
+    return c != 0 ? c : (int)x->noselect - (int)y->noselect; /* a mailbox before its level */
+}
+
+/* The first entry whose name is >= key. */
+static size_t view_lower(const struct list_view *w, const char *key)
+{
+    size_t lo = 0, hi = w->n;
+
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (strcmp(w->v[mid].name, key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static const struct list_entry *view_find(const struct list_view *w, const char *name)
+{
+    size_t i = view_lower(w, name);
+
+    return i < w->n && strcmp(w->v[i].name, name) == 0 ? &w->v[i] : NULL;
+}
+
+static bool view_children(const struct list_view *w, const char *name)
+{
+    size_t len = strlen(name);
+    char *key = malloc(len + 2);
+    bool found;
+
+    if (key == NULL)
+        abort();
+    memcpy(key, name, len);
+    memcpy(key + len, "/", 2);
+    size_t i = view_lower(w, key);
+    found = i < w->n && strncmp(w->v[i].name, key, len + 1) == 0;
+    free(key);
+    return found;
+}
+
+/* Adds the shared mailboxes the user may look up, and every level above each. */
+static void view_add_shared(struct list_view *w, struct imap_shared_box *sh, size_t nsh)
+{
+    for (size_t i = 0; i < nsh; i++) {
+        view_add(w, sh[i].name, 0, false);
+        for (char *p = sh[i].name; (p = strchr(p, '/')) != NULL; p++) {
+            char *level = strndup(sh[i].name, (size_t)(p - sh[i].name));
+            if (level == NULL)
+                abort();
+            w->owned = realloc(w->owned, (w->nowned + 1) * sizeof(*w->owned));
+            if (w->owned == NULL)
+                abort();
+            w->owned[w->nowned++] = level;
+            view_add(w, level, 0, true);
+        }
+    }
+}
+
+/* Sorts and keeps each name once (a mailbox rather than a level of the same name). */
+static void view_finish(struct list_view *w)
+{
+    size_t n = 0;
+
+    qsort(w->v, w->n, sizeof(*w->v), view_cmp);
+    for (size_t i = 0; i < w->n; i++)
+        if (n == 0 || strcmp(w->v[n - 1].name, w->v[i].name) != 0)
+            w->v[n++] = w->v[i];
+    w->n = n;
+}
+
+static void view_free(struct list_view *w)
+{
+    store_strings_free(&w->owned, w->nowned);
+    free(w->v);
+}
+
+/* A mailbox of the user's own named under "Shared Folders" (made before that name meant the
+ * other users' namespace) cannot be reached by its name, so LIST leaves it out. */
+static bool list_reachable(const char *name)
+{
+    const char *owner, *rest;
+    size_t len;
+
+    return imap_name_split(name, &owner, &len, &rest) == IMAP_NAME_PERSONAL;
+}
+
 static void list_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *out)
 {
     struct list_req r = {0};
     struct store_mailbox *mbs = NULL;
     struct store_annotation *su = NULL;
+    struct imap_shared_box *sh = NULL;
+    struct list_view w = {0};
     struct store_error err;
-    size_t n = 0, nsu = 0;
+    size_t n = 0, nsu = 0, nsh = 0;
+    char **subs = NULL;
+    size_t nsubs = 0;
 
     if (!list_parse(cmd, &r, out))
         return;
@@ -497,40 +761,47 @@ static void list_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *
         list_req_free(&r);
         return;
     }
-    if (store_mailbox_list(imapd_store(), s->user, NULL, &mbs, &n, &err) != STORE_OK ||
-        (!r.lsub && imap_specialuse_list(s, &su, &nsu, &err) != STORE_OK)) {
-        imap_out_store_error(out, cmd, &err);
-        store_mailbox_list_free(&mbs, n);
-        list_req_free(&r);
-        return;
-    }
-    char **subs = NULL;
-    size_t nsubs = 0;
     if (r.lsub && store_subscriptions_list(imapd_store(), s->user, &subs, &nsubs, &err) != STORE_OK)
         nsubs = 0;
-    for (size_t i = 0; i < (r.lsub ? nsubs : n); i++) {
-        const char *name = r.lsub ? subs[i] : mbs[i].name;
+    /* other users' mailboxes are looked for only when a pattern can reach them */
+    bool shared = false;
+    for (size_t k = 0; k < r.npatterns; k++)
+        shared |= imap_pattern_reaches_shared(r.patterns[k]);
+    if (store_mailbox_list(imapd_store(), s->user, NULL, &mbs, &n, &err) != STORE_OK ||
+        (!r.lsub && imap_specialuse_list(s, &su, &nsu, &err) != STORE_OK) ||
+        (shared && imap_shared_list(s, &sh, &nsh, &err) != STORE_OK)) {
+        imap_out_store_error(out, cmd, &err);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (list_reachable(mbs[i].name))
+            view_add(&w, mbs[i].name, mbs[i].id, false);
+    view_add_shared(&w, sh, nsh);
+    view_finish(&w);
+    for (size_t i = 0; i < (r.lsub ? nsubs : w.n); i++) {
+        const char *name = r.lsub ? subs[i] : w.v[i].name;
+        const struct list_entry *e = r.lsub ? view_find(&w, name) : &w.v[i];
         bool match = false;
         for (size_t k = 0; k < r.npatterns && !match; k++)
             match = store_name_match(r.patterns[k], name);
         if (!match)
             continue;
         /* RFC 6154 2: the attributes a mailbox carries (stored as RFC 6154 4's annotation) */
-        const char *use = r.lsub ? NULL : list_specialuse(su, nsu, mbs[i].id);
+        const char *use = e != NULL && e->id != 0 ? list_specialuse(su, nsu, e->id) : NULL;
         if (r.only_specialuse && use == NULL)
             continue;
-        size_t len = strlen(name);
-        bool children = false, exists = !r.lsub;
-        for (size_t j = 0; j < n; j++) {
-            children |= strncmp(mbs[j].name, name, len) == 0 && mbs[j].name[len] == '/';
-            exists |= strcmp(mbs[j].name, name) == 0;
-        }
-        fprintf(out, "* %s (%s%s%s%s) \"/\" ", what, children ? "\\HasChildren" : "\\HasNoChildren",
-                exists ? "" : " \\NonExistent", use != NULL ? " " : "", use != NULL ? use : "");
+        bool children = view_children(&w, name);
+        fprintf(out, "* %s (%s%s%s%s%s) \"/\" ", what,
+                e != NULL && e->noselect ? "\\Noselect " : "",
+                children ? "\\HasChildren" : "\\HasNoChildren", e == NULL ? " \\NonExistent" : "",
+                use != NULL ? " " : "", use != NULL ? use : "");
         imap_out_mailbox(out, name);
         fputs("\r\n", out);
     }
     imap_out_tagged(out, cmd, "OK", "%s completed", what);
+out:
+    view_free(&w);
+    imap_shared_list_free(&sh, nsh);
     store_strings_free(&subs, nsubs);
     store_mailbox_list_free(&mbs, n);
     store_annotation_list_free(&su, nsu);
@@ -547,8 +818,7 @@ static void status_work(struct imap_session *s, const struct imap_cmd *cmd, FILE
     const char *name = imap_mailbox_arg(cmd, 0, out);
     const struct imap_arg *items;
     unsigned count;
-    struct store_mailbox mb;
-    struct store_error err;
+    struct imap_mbox m;
 
     if (name == NULL)
         return;
@@ -556,10 +826,10 @@ static void status_work(struct imap_session *s, const struct imap_cmd *cmd, FILE
         imap_out_tagged(out, cmd, "BAD", "Usage: STATUS mailbox (items)");
         return;
     }
-    if (store_mailbox_get(imapd_store(), s->user, name, &mb, &err) != STORE_OK) {
-        imap_out_store_error(out, cmd, &err);
+    /* RFC 4314 4: STATUS needs r */
+    if (imap_mbox_open(s, cmd, name, IMAP_RIGHT_R, false, &m, out) < 0)
         return;
-    }
+    const struct store_mailbox mb = m.mb;
     char *line = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&line, &len);
@@ -598,7 +868,7 @@ static void status_work(struct imap_session *s, const struct imap_cmd *cmd, FILE
         imap_out_tagged(out, cmd, "OK", "STATUS completed");
     }
     free(line);
-    store_mailbox_clear(&mb);
+    imap_mbox_close(&m);
 }
 
 void imap_cmd_status(struct imap_session *s, struct imap_cmd **cmd)
@@ -606,8 +876,10 @@ void imap_cmd_status(struct imap_session *s, struct imap_cmd **cmd)
     imap_run(s, cmd, status_work);
 }
 
-/* one personal namespace, no shared or other users' ones (yet) */
-const char imap_namespace_line[] = "* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n";
+/* RFC 2342: the personal namespace and the other users' one, under Sun's "Shared Folders/User/"
+ * (a shared mailbox of bob's is "Shared Folders/User/bob/<name>"); no shared namespace. */
+const char imap_namespace_line[] =
+    "* NAMESPACE ((\"\" \"/\")) ((\"" IMAP_SHARED_PREFIX "\" \"/\")) NIL\r\n";
 
 void imap_cmd_namespace(struct imap_session *s, struct imap_cmd **cmd)
 {

@@ -110,6 +110,105 @@ bool imap_parse_flag_list(const struct imap_arg *arg, uint32_t *flags_r, char **
     return true;
 }
 
+/* The rights a flag change needs (RFC 4314 4): s for \Seen, t for \Deleted, w for the rest. */
+static unsigned store_need(uint32_t flags, const char *keywords)
+{
+    unsigned need = 0;
+
+    if (flags & STORE_FLAG_SEEN)
+        need |= IMAP_RIGHT_S;
+    if (flags & STORE_FLAG_DELETED)
+        need |= IMAP_RIGHT_T;
+    if ((flags & ~(STORE_FLAG_SEEN | STORE_FLAG_DELETED)) || (keywords && keywords[0]))
+        need |= IMAP_RIGHT_W;
+    return need;
+}
+
+/* The words of set that are not in drop (caller frees; NULL when none). */
+static char *keywords_minus(const char *set, const char *drop)
+{
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+
+    if (f == NULL)
+        return NULL;
+    for (const char *p = set; p != NULL && *p != '\0';) {
+        size_t wl = strcspn(p, " ");
+        bool dropped = false;
+        for (const char *q = drop; q != NULL && *q != '\0' && !dropped;) {
+            size_t ql = strcspn(q, " ");
+            dropped = ql == wl && strncasecmp(p, q, wl) == 0;
+            q += ql + (q[ql] == ' ');
+        }
+        if (!dropped)
+            fprintf(f, "%s%.*s", ftell(f) > 0 ? " " : "", (int)wl, p);
+        p += wl + (p[wl] == ' ');
+    }
+    fclose(f);
+    if (out != NULL && out[0] == '\0') {
+        free(out);
+        out = NULL;
+    }
+    return out;
+}
+
+/* STORE within the user's rights on the selected mailbox: RFC 4314 4 asks that a STORE not
+ * fail while the user may change one of the flags it names, so the others are left as they
+ * are; with none of them, NO [NOPERM]. 0 done (*result_r as store_flags_update gives it), 1 a
+ * store error in err, -1 after the NO. */
+static int store_flags_allowed(struct imap_session *s, const struct imap_cmd *cmd,
+                               const uint32_t *uids, size_t n, const struct store_flag_update *up,
+                               struct store_msg **result_r, size_t *nresult_r,
+                               struct store_error *err, FILE *out)
+{
+    uint32_t allowed = imap_rights_flags(s->sel.rights);
+    bool kw_ok = (s->sel.rights & IMAP_RIGHT_W) != 0;
+    unsigned need = store_need(up->flags, up->keywords);
+    struct store_flag_update add = *up, del = *up;
+    struct store_mailbox mb = {0};
+    char *drop = NULL;
+    int rc = 0;
+
+    if (n == 0)
+        return 0;
+    if (allowed == imap_rights_flags(IMAP_RIGHTS_ALL) && kw_ok)
+        return store_flags_update(imapd_store(), s->sel.owner, s->sel.id, uids, n, up, result_r,
+                                  nresult_r, NULL, NULL, err) == STORE_OK
+                   ? 0
+                   : 1;
+    if (up->op != STORE_FLAGS_REPLACE ? (need & s->sel.rights) == 0 && need != 0
+                                      : allowed == 0 && !kw_ok) {
+        imap_out_noperm(out, cmd, need != 0 ? need : IMAP_RIGHT_W);
+        return -1;
+    }
+    add.flags = up->flags & allowed;
+    add.keywords = kw_ok ? up->keywords : NULL;
+    if (up->op != STORE_FLAGS_REPLACE)
+        return store_flags_update(imapd_store(), s->sel.owner, s->sel.id, uids, n, &add, result_r,
+                                  nresult_r, NULL, NULL, err) == STORE_OK
+                   ? 0
+                   : 1;
+    /* FLAGS (...) with some rights: add what is named, take away the rest of what may change */
+    add.op = STORE_FLAGS_ADD;
+    del.op = STORE_FLAGS_REMOVE;
+    del.flags = allowed & ~up->flags;
+    del.keywords = NULL;
+    if (kw_ok) {
+        if (store_mailbox_get_id(imapd_store(), s->sel.owner, s->sel.id, &mb, err) != STORE_OK)
+            return 1;
+        del.keywords = drop = keywords_minus(mb.keywords, up->keywords);
+    }
+    if (store_flags_update(imapd_store(), s->sel.owner, s->sel.id, uids, n, &add, NULL, NULL, NULL,
+                           NULL, err) != STORE_OK ||
+        store_flags_update(imapd_store(), s->sel.owner, s->sel.id, uids, n, &del, result_r,
+                           nresult_r, NULL, NULL, err) != STORE_OK)
+        rc = 1;
+    free(drop);
+    store_mailbox_clear(&mb);
+    return rc;
+}
+
 static void store_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *out)
 {
     bool uid, silent;
@@ -156,8 +255,10 @@ static void store_work(struct imap_session *s, const struct imap_cmd *cmd, FILE 
         free(keywords);
         return;
     }
-    if (n > 0 && store_flags_update(imapd_store(), s->user, s->sel.id, uids, n, &up, &result,
-                                    &nresult, NULL, NULL, &err) != STORE_OK) {
+    int rc = store_flags_allowed(s, cmd, uids, n, &up, &result, &nresult, &err, out);
+    if (rc < 0) {
+        ; /* the NO is out */
+    } else if (rc > 0) {
         imap_out_store_error(out, cmd, &err);
     } else {
         for (size_t i = 0; i < nresult && !silent; i++) {
@@ -216,10 +317,12 @@ static void expunge_work(struct imap_session *s, const struct imap_cmd *cmd, FIL
         imap_out_tagged(out, cmd, "BAD", "Usage: UID EXPUNGE set");
         return;
     }
+    if (!imap_sel_check(s, cmd, IMAP_RIGHT_E, out)) /* RFC 4314 4 */
+        return;
     if (uid && imap_set_uids(s, cmd, args, true, &only, &nonly, out) < 0)
         return;
-    if ((!uid || nonly > 0) && store_expunge(imapd_store(), s->user, s->sel.id, only, nonly, &gone,
-                                             &ngone, &err) != STORE_OK) {
+    if ((!uid || nonly > 0) && store_expunge(imapd_store(), s->sel.owner, s->sel.id, only, nonly,
+                                             &gone, &ngone, &err) != STORE_OK) {
         imap_out_store_error(out, cmd, &err);
         free(only);
         return;
@@ -287,8 +390,10 @@ void imap_sync(struct imap_session *s, FILE *out)
     size_t nchanged = 0, ngone = 0;
     struct store_error err;
 
-    if (store_msg_changes(imapd_store(), s->user, s->sel.id, s->sel.modseq, &changed, &nchanged,
-                          &gone, &ngone, &err) != STORE_OK)
+    imap_sel_refresh(s); /* RFC 4314 4: what a user may no longer read is not reported */
+    if (!(s->sel.rights & IMAP_RIGHT_R) ||
+        store_msg_changes(imapd_store(), s->sel.owner, s->sel.id, s->sel.modseq, &changed,
+                          &nchanged, &gone, &ngone, &err) != STORE_OK)
         return;
     imap_sync_apply(s, changed, nchanged, gone, ngone, out);
     store_msg_list_free(&changed, nchanged);
@@ -306,6 +411,40 @@ void imap_cmd_check(struct imap_session *s, struct imap_cmd **cmd)
     imap_run(s, cmd, check_work);
 }
 
+/* RFC 4314 4: copies keep only the flags the user may set in the target (s for \Seen, t for
+ * \Deleted, w for the others and keywords). Best effort: the copies are made. */
+static void copy_strip_flags(struct imap_session *s, const struct imap_mbox *dm,
+                             const struct store_copy_result *res)
+{
+    uint32_t allowed = imap_rights_flags(dm->rights);
+    struct store_flag_update up = {.op = STORE_FLAGS_REMOVE, .flags = STORE_FLAGS_ALL & ~allowed};
+    struct store_mailbox mb = {0};
+    struct store_error err;
+
+    if (res->n == 0 || (up.flags == 0 && (dm->rights & IMAP_RIGHT_W)))
+        return;
+    if (!(dm->rights & IMAP_RIGHT_W) &&
+        store_mailbox_get_id(imapd_store(), dm->owner, dm->mb.id, &mb, &err) == STORE_OK)
+        up.keywords = mb.keywords;
+    if (store_flags_update(imapd_store(), dm->owner, dm->mb.id, res->dst_uids, res->n, &up, NULL,
+                           NULL, NULL, NULL, &err) != STORE_OK)
+        conn_warning(s->conn, "COPY: flags the user may not set kept: %s", err.msg);
+    store_mailbox_clear(&mb);
+}
+
+/* The source half of a MOVE between two stores: exactly uids go. */
+static enum store_err copy_expunge_source(struct imap_session *s, const uint32_t *uids, size_t n,
+                                          struct store_error *err)
+{
+    struct store_flag_update up = {.op = STORE_FLAGS_ADD, .flags = STORE_FLAG_DELETED};
+    enum store_err rc = store_flags_update(imapd_store(), s->sel.owner, s->sel.id, uids, n, &up,
+                                           NULL, NULL, NULL, NULL, err);
+
+    return rc != STORE_OK
+               ? rc
+               : store_expunge(imapd_store(), s->sel.owner, s->sel.id, uids, n, NULL, NULL, err);
+}
+
 /* COPY and MOVE (RFC 3501 6.4.7, RFC 6851), answered with COPYUID (RFC 4315). */
 static void copy_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *out)
 {
@@ -314,7 +453,8 @@ static void copy_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *
     const char *verb = uid ? cmd->args->str : cmd->name;
     bool move = strncasecmp(verb, "MOVE", 4) == 0;
     const char *name, *why = "Missing mailbox name";
-    struct store_mailbox dst;
+    struct imap_mbox dm;
+    struct store_limits limits;
     struct store_copy_result res = {0};
     struct store_error err;
     uint32_t *uids;
@@ -330,20 +470,31 @@ static void copy_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *
         imap_out_tagged(out, cmd, "NO", "[READ-ONLY] Mailbox is read-only");
         return;
     }
+    /* RFC 4314 4: r on the source (t and e too for MOVE, which expunges there), i on the
+     * target; RFC 3501 6.4.7: a missing target is [TRYCREATE] */
+    if (!imap_sel_check(s, cmd, IMAP_RIGHT_R | (move ? IMAP_RIGHT_T | IMAP_RIGHT_E : 0), out))
+        return;
     if (imap_set_uids(s, cmd, args, uid, &uids, &n, out) < 0)
         return;
-    if (store_mailbox_get(imapd_store(), s->user, name, &dst, &err) != STORE_OK) {
-        if (err.code == STORE_ENOTFOUND) /* RFC 3501 6.4.7: the client may CREATE and retry */
-            imap_out_tagged(out, cmd, "NO", "[TRYCREATE] No such mailbox");
-        else
-            imap_out_store_error(out, cmd, &err);
+    if (imap_mbox_open(s, cmd, name, IMAP_RIGHT_I, true, &dm, out) < 0 ||
+        imap_owner_limits(s, dm.owner, &limits, cmd, out) < 0) {
+        imap_mbox_close(&dm);
         free(uids);
         return;
     }
-    if (n > 0 && store_copy(imapd_store(), s->user, s->sel.id, uids, n, dst.id, &s->limits, move,
-                            &res, &err) != STORE_OK) {
+    bool between = strcmp(dm.owner, s->sel.owner) != 0;
+    if (n > 0 && (between ? store_copy_between(imapd_store(), s->sel.owner, s->sel.id, uids, n,
+                                               dm.owner, dm.mb.id, &limits, &res, &err)
+                          : store_copy(imapd_store(), s->sel.owner, s->sel.id, uids, n, dm.mb.id,
+                                       &limits, move, &res, &err)) != STORE_OK) {
         imap_out_store_error(out, cmd, &err);
     } else {
+        copy_strip_flags(s, &dm, &res);
+        /* between two users' stores MOVE is a COPY, then \Deleted and EXPUNGE of exactly the
+         * messages copied (RFC 6851 3.3 allows it not to be atomic) */
+        if (move && between && res.n > 0 &&
+            copy_expunge_source(s, res.src_uids, res.n, &err) != STORE_OK)
+            conn_warning(s->conn, "MOVE: copied, but not removed from the source: %s", err.msg);
         char *copyuid = NULL;
         size_t clen = 0;
         FILE *c = open_memstream(&copyuid, &clen);
@@ -363,7 +514,7 @@ static void copy_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *
                 imap_forget(s, res.src_uids[i], out);
             imap_out_tagged(out, cmd, "OK", "%sMOVE completed", uid ? "UID " : "");
         } else if (res.n > 0 && copyuid != NULL) {
-            if (dst.id == s->sel.id) /* copies into the selected mailbox: EXISTS at once */
+            if (!between && dm.mb.id == s->sel.id) /* into the selected mailbox: EXISTS now */
                 imap_sync(s, out);
             imap_out_tagged(out, cmd, "OK", "[COPYUID %u %s] %sCOPY completed", res.uidvalidity,
                             copyuid, uid ? "UID " : "");
@@ -373,7 +524,7 @@ static void copy_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *
         free(copyuid);
     }
     store_copy_result_clear(&res);
-    store_mailbox_clear(&dst);
+    imap_mbox_close(&dm);
     free(uids);
 }
 

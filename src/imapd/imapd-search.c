@@ -55,7 +55,7 @@ static bool msg_open(struct search_msg *x)
 {
     if (!x->open_done) {
         x->open_done = true;
-        if (store_msg_open(imapd_store(), x->run->s->user, x->m, &x->fd, NULL) != STORE_OK)
+        if (store_msg_open(imapd_store(), x->run->s->sel.owner, x->m, &x->fd, NULL) != STORE_OK)
             x->fd = -1;
     }
     return x->fd >= 0;
@@ -492,7 +492,11 @@ static void search_work(struct imap_session *s, const struct imap_cmd *cmd, FILE
 
     if (imap_search_begin(s, cmd, keys, true, &run, out) < 0)
         return;
-    if (store_msg_list(imapd_store(), s->user, s->sel.id, 1, 0, &msgs, &n, &err) != STORE_OK) {
+    if (!imap_sel_check(s, cmd, IMAP_RIGHT_R, out)) { /* RFC 4314 4 */
+        imap_search_end(&run);
+        return;
+    }
+    if (store_msg_list(imapd_store(), s->sel.owner, s->sel.id, 1, 0, &msgs, &n, &err) != STORE_OK) {
         imap_out_store_error(out, cmd, &err);
         imap_search_end(&run);
         return;

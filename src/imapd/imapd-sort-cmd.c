@@ -40,7 +40,9 @@ static void sort_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *
     }
     if (imap_search_begin(s, cmd, args->next->next, false, &q, out) < 0)
         return;
-    if (store_msg_list(imapd_store(), s->user, s->sel.id, 1, 0, &msgs, &n, &err) != STORE_OK) {
+    if (!imap_sel_check(s, cmd, IMAP_RIGHT_R, out)) /* RFC 4314 4 */
+        goto out;
+    if (store_msg_list(imapd_store(), s->sel.owner, s->sel.id, 1, 0, &msgs, &n, &err) != STORE_OK) {
         imap_out_store_error(out, cmd, &err);
         goto out;
     }
@@ -63,7 +65,7 @@ static void sort_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *
         if (envelope) {
             struct store_mime mime = {0};
             /* a message without its MIME record sorts as one with empty fields */
-            if (store_msg_get_mime(imapd_store(), s->user, s->sel.id, m->uid, &mime, &err) !=
+            if (store_msg_get_mime(imapd_store(), s->sel.owner, s->sel.id, m->uid, &mime, &err) !=
                 STORE_OK)
                 memset(&mime, 0, sizeof(mime));
             imap_sort_msg_from_envelope(x, mime.envelope);

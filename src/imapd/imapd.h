@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "imapd-parse.h"
+#include "imapd-rights.h"
 #include "server.h"
 #include "store.h"
 
@@ -21,10 +22,14 @@ enum imap_state {
 };
 #define IMAP_STATE_ANY (IMAP_STATE_NOT_AUTH | IMAP_STATE_AUTH | IMAP_STATE_SELECTED)
 
-/* The selected mailbox as this session knows it: sequence numbers map to UIDs. */
+/* The selected mailbox as this session knows it: sequence numbers map to UIDs. Every store
+ * call on it goes to its owner's store (another user's for a shared mailbox). */
 struct imap_selected {
     uint32_t id, uidvalidity, uidnext;
-    char *name; /* UTF-8 */
+    char *owner;     /* canonical user whose store holds it */
+    char *name;      /* UTF-8, the name in the owner's store */
+    bool shared;     /* owner is not the session's user */
+    unsigned rights; /* the session's RFC 4314 rights on it (all for its own) */
     bool readonly;
     uint32_t *uids; /* uids[seq - 1], ascending */
     size_t n;
@@ -189,6 +194,55 @@ void imap_cmd_setquota(struct imap_session *s, struct imap_cmd **cmd);
 
 /* imapd-acl.c: SETACL, DELETEACL, GETACL, LISTRIGHTS, MYRIGHTS (RFC 4314) */
 void imap_cmd_acl(struct imap_session *s, struct imap_cmd **cmd);
+
+/* imapd-share.c: other users' mailboxes (RFC 4314, RFC 2342) */
+
+/* A mailbox the client named: its owner and the name in the owner's store. */
+struct imap_mbox {
+    enum imap_name_kind kind;
+    char owner[STORE_USER_MAX + 1]; /* canonical; the session's user for a personal name */
+    const char *name;               /* in the owner's store (points into the name given) */
+    bool via_shared;                /* the user's own, named through the shared namespace */
+    unsigned rights;                /* the session's rights on it (imap_mbox_open) */
+    struct store_mailbox mb;        /* imap_mbox_open: the mailbox (imap_mbox_close) */
+};
+/* Resolves name without touching the store: kind, owner, name; rights all for a personal
+ * name. A level or name under "Shared Folders" no user can have is IMAP_NAME_LEVEL / _NONE. */
+void imap_mbox_resolve(const struct imap_session *s, const char *name, struct imap_mbox *m);
+/* need for "any right at all" (MYRIGHTS) */
+#define IMAP_NEED_ANY 0u
+/* Looks up the mailbox the client named in its owner's store with the session's rights and
+ * checks they hold every right of need (RFC 4314 4). Otherwise writes the one NO and returns
+ * -1: [NOPERM] naming the missing rights when the user may look the mailbox up, else (RFC 4314
+ * 6) what a missing mailbox gets, [NONEXISTENT] or with trycreate [TRYCREATE]. */
+int imap_mbox_open(struct imap_session *s, const struct imap_cmd *cmd, const char *name,
+                   unsigned need, bool trycreate, struct imap_mbox *m, FILE *out);
+void imap_mbox_close(struct imap_mbox *m);
+/* An opened mailbox's name as the client sees it, spelt as stored (imap_out_mailbox). */
+void imap_out_mbox(FILE *out, const struct imap_mbox *m);
+/* The session's rights on owner's mailbox id (every right on its own). */
+enum store_err imap_rights_get(struct imap_session *s, const char *owner, uint32_t id,
+                               unsigned *rights_r, struct store_error *err);
+/* "NO [NOPERM] Permission denied: this needs the <letters> right(s)". */
+void imap_out_noperm(FILE *out, const struct imap_cmd *cmd, unsigned need);
+/* Re-reads the session's rights on a selected shared mailbox (before each command, so that a
+ * changed ACL counts from the next command on). */
+void imap_sel_refresh(struct imap_session *s);
+/* Whether the session holds need on the selected mailbox; false after the [NOPERM]. */
+bool imap_sel_check(struct imap_session *s, const struct imap_cmd *cmd, unsigned need, FILE *out);
+/* The other users' mailboxes the session may look up (right l), named as the client sees them
+ * ("Shared Folders/User/<owner>/<name>"), found through the store's sharing index. */
+struct imap_shared_box {
+    char *name; /* owned */
+    unsigned rights;
+};
+enum store_err imap_shared_list(struct imap_session *s, struct imap_shared_box **v_r, size_t *n_r,
+                                struct store_error *err);
+void imap_shared_list_free(struct imap_shared_box **v, size_t n);
+/* The quota limits of owner (the session's own for itself, else from the directory), for
+ * what goes into owner's store; -1 after the NO. */
+int imap_owner_limits(struct imap_session *s, const char *owner, struct store_limits *limits_r,
+                      const struct imap_cmd *cmd, FILE *out);
 
 /* imapd-annotate.c: GETANNOTATION, SETANNOTATION (draft-daboo-imap-annotatemore-08) */
 void imap_cmd_getannotation(struct imap_session *s, struct imap_cmd **cmd);

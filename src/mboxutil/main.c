@@ -1,6 +1,6 @@
-/* mboxutil: list, create, delete and rename mailboxes and show quota use, with the command line
- * of Sun's mboxutil where it fits (-l, -c, -d, -r, -p, -q). Mailboxes are named either with -u
- * USER and a mailbox name, or Sun's way as user/USER/MAILBOX. */
+/* mboxutil: list (with ACLs), create, delete and rename mailboxes and show quota use, with the
+ * command line of Sun's mboxutil where it fits (-l, -x, -c, -d, -r, -p, -q). Mailboxes are
+ * named either with -u USER and a mailbox name, or Sun's way as user/USER/MAILBOX. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -15,7 +15,8 @@
 
 static void mboxutil_usage(FILE *f)
 {
-    fputs("usage: mboxutil [-f msg.conf] -l [-u USER] [-p PATTERN]   list mailboxes\n"
+    fputs("usage: mboxutil [-f msg.conf] -l [-x] [-u USER] [-p PATTERN]\n"
+          "                                             list mailboxes (-x: with their ACLs)\n"
           "       mboxutil [-f msg.conf] -c MAILBOX [-u USER] [--special-use ATTRS]\n"
           "                                                     create; ATTRS are RFC 6154's\n"
           "       mboxutil [-f msg.conf] -d MAILBOX [-u USER]        delete (with its messages)\n"
@@ -50,38 +51,58 @@ static int mboxutil_fail(const struct store_error *err)
     return 1;
 }
 
-static int mboxutil_list(struct store *st, const char *user, const char *pattern)
+/* Sun's -x: after the name, the owner with every right, then the ACL's entries (RFC 4314). */
+static void mboxutil_acl(const char *owner, const struct store_acl *acl, size_t n, uint32_t id)
+{
+    printf("  %s lrswipkxtea", owner);
+    for (size_t i = 0; i < n; i++)
+        if (acl[i].mailbox_id == id)
+            printf(" %s %s", acl[i].identifier, acl[i].rights);
+}
+
+/* One user's mailboxes, named user/USER/NAME when prefix is set. */
+static int mboxutil_list_user(struct store *st, const char *user, const char *pattern, bool prefix,
+                              bool with_acl)
 {
     struct store_mailbox *mbs;
+    struct store_acl *acl = NULL;
+    size_t n, nacl = 0;
+    struct store_error err;
+
+    if (store_mailbox_list(st, user, pattern, &mbs, &n, &err) != STORE_OK ||
+        (with_acl && store_acl_list(st, user, 0, &acl, &nacl, &err) != STORE_OK)) {
+        store_mailbox_list_free(&mbs, n);
+        return mboxutil_fail(&err);
+    }
+    for (size_t i = 0; i < n; i++) {
+        printf("%8" PRIu32 " %12" PRIu64 " %10" PRIu32 " %8" PRIu32 "  %s%s%s%s", mbs[i].messages,
+               mbs[i].bytes, mbs[i].uidvalidity, mbs[i].uidnext, prefix ? "user/" : "",
+               prefix ? user : "", prefix ? "/" : "", mbs[i].name);
+        if (with_acl)
+            mboxutil_acl(user, acl, nacl, mbs[i].id);
+        putchar('\n');
+    }
+    store_acl_list_free(&acl, nacl);
+    store_mailbox_list_free(&mbs, n);
+    return 0;
+}
+
+static int mboxutil_list(struct store *st, const char *user, const char *pattern, bool with_acl)
+{
     struct store_user *users;
-    size_t n, nusers;
+    size_t nusers;
     struct store_error err;
     int rc = 0;
 
-    printf("%8s %12s %10s %8s  %s\n", "msgs", "bytes", "uidvalid", "uidnext", "mailbox");
-    if (user != NULL) {
-        if (store_mailbox_list(st, user, pattern, &mbs, &n, &err) != STORE_OK)
-            return mboxutil_fail(&err);
-        for (size_t i = 0; i < n; i++)
-            printf("%8" PRIu32 " %12" PRIu64 " %10" PRIu32 " %8" PRIu32 "  %s\n", mbs[i].messages,
-                   mbs[i].bytes, mbs[i].uidvalidity, mbs[i].uidnext, mbs[i].name);
-        store_mailbox_list_free(&mbs, n);
-        return 0;
-    }
+    printf("%8s %12s %10s %8s  %s%s\n", "msgs", "bytes", "uidvalid", "uidnext", "mailbox",
+           with_acl ? "  acl" : "");
+    if (user != NULL)
+        return mboxutil_list_user(st, user, pattern, false, with_acl);
     if (store_user_list(st, &users, &nusers, &err) != STORE_OK)
         return mboxutil_fail(&err);
-    for (size_t u = 0; u < nusers; u++) {
-        if (store_mailbox_list(st, users[u].name, pattern, &mbs, &n, &err) != STORE_OK) {
-            mboxutil_fail(&err);
+    for (size_t u = 0; u < nusers; u++)
+        if (mboxutil_list_user(st, users[u].name, pattern, true, with_acl) != 0)
             rc = 1;
-            continue;
-        }
-        for (size_t i = 0; i < n; i++)
-            printf("%8" PRIu32 " %12" PRIu64 " %10" PRIu32 " %8" PRIu32 "  user/%s/%s\n",
-                   mbs[i].messages, mbs[i].bytes, mbs[i].uidvalidity, mbs[i].uidnext, users[u].name,
-                   mbs[i].name);
-        store_mailbox_list_free(&mbs, n);
-    }
     store_user_list_free(&users, nusers);
     return rc;
 }
@@ -110,6 +131,7 @@ int main(int argc, char **argv)
 {
     const char *conf_path = CONF_DEFAULT_PATH, *user = NULL, *pattern = NULL, *arg = NULL;
     const char *use = NULL; /* --special-use */
+    bool with_acl = false;  /* -x */
     enum mboxutil_action act = ACT_NONE;
     struct conf *conf = NULL;
     struct store *st = NULL;
@@ -119,7 +141,7 @@ int main(int argc, char **argv)
 
     static const struct option longopts[] = {{"special-use", required_argument, NULL, 'S'},
                                              {NULL, 0, NULL, 0}};
-    while ((opt = getopt_long(argc, argv, "f:lc:d:r:qu:p:h", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "f:lc:d:r:qu:p:xh", longopts, NULL)) != -1) {
         enum mboxutil_action next = ACT_NONE;
         switch (opt) {
         case 'S':
@@ -133,6 +155,9 @@ int main(int argc, char **argv)
             continue;
         case 'p':
             pattern = optarg;
+            continue;
+        case 'x':
+            with_acl = true;
             continue;
         case 'l':
             next = ACT_LIST;
@@ -163,7 +188,8 @@ int main(int argc, char **argv)
         act = next;
     }
     if (act == ACT_NONE || (act == ACT_RENAME) != (optind + 1 == argc) ||
-        (act != ACT_RENAME && optind != argc) || (act == ACT_QUOTA && user == NULL)) {
+        (act != ACT_RENAME && optind != argc) || (act == ACT_QUOTA && user == NULL) ||
+        (with_acl && act != ACT_LIST)) {
         mboxutil_usage(stderr);
         return 2;
     }
@@ -187,7 +213,7 @@ int main(int argc, char **argv)
     }
     switch (act) {
     case ACT_LIST:
-        rc = mboxutil_list(st, user, pattern);
+        rc = mboxutil_list(st, user, pattern, with_acl);
         break;
     case ACT_QUOTA:
         rc = mboxutil_quota(st, user);

@@ -114,7 +114,9 @@ def test_acl(imap):
         assert c.cmd(f"n{n} {line}")[1] == \
             f"n{n} NO [CANNOT] The owner of a mailbox always has all rights (lrswipkxtea)"
     assert c.cmd("o SETACL INBOX alice +l")[1] == "o OK SETACL completed"
-    assert c.cmd("p SETACL INBOX -bob l")[1] == "p NO [CANNOT] Negative rights are not supported"
+    # negative rights (RFC 4314 2) are kept under "-identifier"
+    assert c.cmd("p SETACL INBOX -bob l")[1] == "p OK SETACL completed"
+    assert c.cmd("p1 DELETEACL INBOX -bob")[1] == "p1 OK DELETEACL completed"
     assert c.cmd("q DELETEACL INBOX bob")[1] == "q OK DELETEACL completed"
     assert c.cmd("r DELETEACL INBOX nobody")[1] == "r OK DELETEACL completed"
     assert c.cmd("s GETACL INBOX")[0] == ['* ACL "INBOX" "alice" lrswipkxteacd "anyone" "l"']
@@ -282,7 +284,8 @@ def test_language(imap):
     c.cmd("g LOGIN alice secret")
     # RFC 5255 3.2: after a change the namespaces come again
     assert c.cmd("h LANGUAGE i-default") == (
-        ["* LANGUAGE (i-default)", '* NAMESPACE (("" "/")) NIL NIL'], "h OK Language changed")
+        ["* LANGUAGE (i-default)", '* NAMESPACE (("" "/")) (("Shared Folders/User/" "/")) NIL'],
+        "h OK Language changed")
     assert c.cmd('i LANGUAGE de "*"')[0][0] == "* LANGUAGE (i-default)"
 
 
