@@ -262,7 +262,22 @@ enum store_err store_mailbox_list(struct store *st, const char *user, const char
 
 struct recent_ctx {
     uint32_t id, first;
+    bool due; /* recent_peek: there are messages to take */
 };
+
+static enum store_err recent_peek(struct store_tx *tx, void *vctx, struct store_error *err)
+{
+    struct recent_ctx *c = vctx;
+    struct store_mailbox mb;
+    enum store_err rc = store_mbx_load(tx, c->id, &mb, err);
+
+    if (rc != STORE_OK)
+        return rc;
+    c->first = mb.recent_uid + 1;
+    c->due = mb.recent_uid + 1 < mb.uidnext;
+    store_mailbox_clear(&mb);
+    return STORE_OK;
+}
 
 static enum store_err recent_fn(struct store_tx *tx, void *vctx, struct store_error *err)
 {
@@ -285,10 +300,13 @@ enum store_err store_mailbox_take_recent(struct store *st, const char *user, uin
                                          uint32_t *first_recent_r, struct store_error *err)
 {
     struct store_userctx u;
-    struct recent_ctx c = {id, 0};
+    struct recent_ctx c = {id, 0, false};
     enum store_err rc = store_userctx_init(&u, st, user, err);
 
+    /* Most SELECTs find nothing new: a read says so without a write transaction's syncs. */
     if (rc == STORE_OK)
+        rc = store_user_tx(&u, STORE_TX_READ, recent_peek, &c, err);
+    if (rc == STORE_OK && c.due)
         rc = store_user_tx(&u, STORE_TX_WRITE, recent_fn, &c, err);
     *first_recent_r = c.first;
     store_userctx_free(&u);
