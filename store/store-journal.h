@@ -68,8 +68,9 @@ enum store_err store_journal_append(struct store_journal *j, const struct store_
 void store_journal_encode(struct store_buf *buf, const struct store_jrec *r);
 
 /* Inside a write transaction on u's index, or a read one with a shadow (store_tx_shadow): adds
- * every journalled delivery the index does not have yet (a record whose UID is below its mailbox's UIDNEXT is already in). *applied_r counts
- * what was added. The journal itself is emptied by store_journal_reset after the commit. */
+ * every journalled delivery the index does not have yet (a record whose UID is below its mailbox's
+ * UIDNEXT is already in). *applied_r counts what was added. The journal itself is emptied by
+ * store_journal_reset after the commit. */
 enum store_err store_journal_fold(struct store_tx *tx, const struct store_userctx *u,
                                   size_t *applied_r, struct store_error *err);
 /* After the commit of a fold, still holding the index: the journal is empty again. */
