@@ -253,6 +253,83 @@ enum store_err store_msg_get_mime(struct store *st, const char *user, uint32_t m
     return rc;
 }
 
+struct mime_range_ctx {
+    uint32_t id, last;
+    size_t max;
+    struct store_mime_set *set;
+    bool bad;
+};
+
+static bool mime_range_add(const unsigned char *key, size_t klen, const unsigned char *val,
+                           size_t vlen, void *vctx)
+{
+    struct mime_range_ctx *c = vctx;
+    struct store_mime_set *set = c->set;
+    uint32_t uid = store_be32_get(key + klen - 4);
+
+    if ((c->last != 0 && uid > c->last) || set->n == c->max)
+        return false;
+    if (set->n == 0) {
+        set->uids = calloc(c->max, sizeof(*set->uids));
+        set->mimes = calloc(c->max, sizeof(*set->mimes));
+        if (set->uids == NULL || set->mimes == NULL)
+            abort();
+    }
+    if (!store_rec_mime_get(val, vlen, &set->mimes[set->n])) {
+        c->bad = true;
+        return false;
+    }
+    set->uids[set->n++] = uid;
+    return true;
+}
+
+static enum store_err mime_range_fn(struct store_tx *tx, void *vctx, struct store_error *err)
+{
+    struct mime_range_ctx *c = vctx;
+    unsigned char prefix[STORE_KEY_FIXED_MAX], start[STORE_KEY_FIXED_MAX];
+    size_t plen = store_key_msg(prefix, STORE_KEY_MIME, c->id, 0); /* uid 0: the prefix */
+    size_t slen = store_key_msg(start, STORE_KEY_MIME, c->id, c->set->first);
+    enum store_err rc = store_tx_scan(tx, prefix, plen, start, slen, mime_range_add, c, err);
+
+    if (rc == STORE_OK && c->bad)
+        rc = store_fail(err, STORE_EIO, "index: malformed MIME record in mailbox %u", c->id);
+    return rc;
+}
+
+enum store_err store_msg_mime_range(struct store *st, const char *user, uint32_t mailbox_id,
+                                    uint32_t first_uid, uint32_t last_uid, size_t max,
+                                    struct store_mime_set *set_r, struct store_error *err)
+{
+    struct store_userctx u;
+    struct mime_range_ctx c = {mailbox_id, last_uid, max, set_r, false};
+    enum store_err rc = store_userctx_init(&u, st, user, err);
+
+    memset(set_r, 0, sizeof(*set_r));
+    set_r->first = first_uid;
+    if (rc == STORE_OK && max > 0)
+        rc = store_user_tx(&u, STORE_TX_READ, mime_range_fn, &c, err);
+    if (rc != STORE_OK)
+        store_mime_set_clear(set_r);
+    store_userctx_free(&u);
+    return rc;
+}
+
+const struct store_mime *store_mime_set_find(struct store_mime_set *set, uint32_t uid)
+{
+    while (set->next < set->n && set->uids[set->next] < uid)
+        set->next++;
+    return set->next < set->n && set->uids[set->next] == uid ? &set->mimes[set->next] : NULL;
+}
+
+void store_mime_set_clear(struct store_mime_set *set)
+{
+    for (size_t i = 0; i < set->n; i++)
+        store_mime_clear(&set->mimes[i]);
+    free(set->mimes);
+    free(set->uids);
+    memset(set, 0, sizeof(*set));
+}
+
 enum store_err store_msg_open(struct store *st, const char *user, const struct store_msg *m,
                               int *fd_r, struct store_error *err)
 {

@@ -301,6 +301,23 @@ void store_mime_clear(struct store_mime *mime);
 enum store_err store_msg_get_mime(struct store *st, const char *user, uint32_t mailbox_id,
                                   uint32_t uid, struct store_mime *mime_r, struct store_error *err);
 
+/* The MIME records of a mailbox's messages with first_uid <= UID <= last_uid (last_uid 0: no
+ * bound), at most max of them, ascending, read in one transaction: what FETCH of ENVELOPE or
+ * BODYSTRUCTURE over many messages needs instead of one read each. Owned by the caller
+ * (store_mime_set_clear). store_mime_set_find looks uids up in ascending order (it remembers
+ * where it was); NULL when the set does not hold uid. */
+struct store_mime_set {
+    uint32_t first; /* the range asked for starts here */
+    uint32_t *uids;
+    struct store_mime *mimes;
+    size_t n, next;
+};
+enum store_err store_msg_mime_range(struct store *st, const char *user, uint32_t mailbox_id,
+                                    uint32_t first_uid, uint32_t last_uid, size_t max,
+                                    struct store_mime_set *set_r, struct store_error *err);
+const struct store_mime *store_mime_set_find(struct store_mime_set *set, uint32_t uid);
+void store_mime_set_clear(struct store_mime_set *set);
+
 /* Opens m's body file read-only (O_CLOEXEC) into *fd_r (caller closes). The file is immutable
  * and stays readable after a concurrent EXPUNGE unlinks it. */
 enum store_err store_msg_open(struct store *st, const char *user, const struct store_msg *m,

@@ -134,7 +134,12 @@ struct imap_fetch_run {
     size_t n, k;
     struct imap_fetch_batch *batch; /* the round being made, then sent */
     bool in_job;
+    /* ENVELOPE / BODYSTRUCTURE / BODY records, read FETCH_MIME_BATCH at a time */
+    struct store_mime_set mimes;
+    uint32_t mimes_upto; /* the set holds every record up to this UID (0: nothing read) */
 };
+
+#define FETCH_MIME_BATCH 256
 
 /* One body item of one message, planned before anything of the message is written. */
 struct fetch_piece {
@@ -296,12 +301,33 @@ static int fetch_piece_out(struct imap_fetch_run *run, int fd, bool *fd_kept, st
     return 0;
 }
 
+/* m's MIME record, from the run's set, which is read afresh (the next FETCH_MIME_BATCH records
+ * from m on) when m lies beyond it; NULL when the message has none or it cannot be read. */
+static const struct store_mime *fetch_mime(struct imap_fetch_run *run, uint32_t uid)
+{
+    struct imap_session *s = run->s;
+    uint32_t last = run->uids[run->n - 1];
+    struct store_error err;
+
+    if (uid > run->mimes_upto) {
+        store_mime_set_clear(&run->mimes);
+        run->mimes_upto = 0;
+        if (store_msg_mime_range(imapd_store(), s->sel.owner, s->sel.id, uid, last,
+                                 FETCH_MIME_BATCH, &run->mimes, &err) != STORE_OK)
+            return NULL;
+        run->mimes_upto =
+            run->mimes.n == FETCH_MIME_BATCH ? run->mimes.uids[run->mimes.n - 1] : last;
+    }
+    return store_mime_set_find(&run->mimes, uid);
+}
+
 /* One message's "* n FETCH (...)". 1 when written, 0 after a tagged NO, -1 on failure. */
 static int fetch_message(struct imap_fetch_run *run, const struct store_msg *m, FILE *out)
 {
     struct imap_session *s = run->s;
     const struct imap_fetch *f = &run->f;
-    struct store_mime mime = {0};
+    static const struct store_mime none = {0};
+    const struct store_mime *mime = &none;
     struct store_error err;
     struct fetch_piece pieces[IMAP_FETCH_SECTIONS_MAX + 3];
     size_t np = 0;
@@ -311,8 +337,8 @@ static int fetch_message(struct imap_fetch_run *run, const struct store_msg *m, 
     const char *sep = "";
 
     if ((f->items & (F_ENVELOPE | F_BODYSTRUCTURE | F_BODY)) &&
-        store_msg_get_mime(imapd_store(), s->sel.owner, s->sel.id, m->uid, &mime, &err) != STORE_OK)
-        memset(&mime, 0, sizeof(mime));
+        (mime = fetch_mime(run, m->uid)) == NULL)
+        mime = &none;
     if (need_body && store_msg_open(imapd_store(), s->sel.owner, m, &fd, &err) != STORE_OK) {
         conn_warning(s->conn, "FETCH: UID %u cannot be read: %s", m->uid, err.msg);
         fd = -1;
@@ -355,15 +381,15 @@ static int fetch_message(struct imap_fetch_run *run, const struct store_msg *m, 
     }
     if (f->items & F_ENVELOPE) {
         SEP();
-        fprintf(out, "ENVELOPE %s", mime.envelope ? mime.envelope : "NIL");
+        fprintf(out, "ENVELOPE %s", mime->envelope ? mime->envelope : "NIL");
     }
     if (f->items & F_BODYSTRUCTURE) {
         SEP();
-        fprintf(out, "BODYSTRUCTURE %s", mime.bodystructure ? mime.bodystructure : "NIL");
+        fprintf(out, "BODYSTRUCTURE %s", mime->bodystructure ? mime->bodystructure : "NIL");
     }
     if (f->items & F_BODY) {
         SEP();
-        fprintf(out, "BODY %s", mime.body ? mime.body : "NIL");
+        fprintf(out, "BODY %s", mime->body ? mime->body : "NIL");
     }
     if (fd < 0) { /* the body cannot be read: every body item is NIL */
         for (size_t i = 0; i < 3; i++) {
@@ -405,7 +431,6 @@ static int fetch_message(struct imap_fetch_run *run, const struct store_msg *m, 
 done:
     if (fd >= 0 && !fd_kept)
         close(fd);
-    store_mime_clear(&mime);
     return rc;
 }
 
@@ -497,6 +522,7 @@ static void fetch_run_free(struct imap_fetch_run **run)
     imap_fetch_batch_free(&(*run)->batch);
     imap_cmd_free(&(*run)->cmd);
     store_msg_list_free(&(*run)->msgs, (*run)->nm);
+    store_mime_set_clear(&(*run)->mimes);
     free((*run)->uids);
     free(*run);
     *run = NULL;

@@ -484,6 +484,42 @@ static void record_event(const struct store_change *c, void *ctx)
                                 c->uids[i]);
 }
 
+/* MIME records of a range in one read: bounded by max, ascending, skipping expunged UIDs, and
+ * found in ascending order; the journalled ones included. */
+static void test_mime_range(void **state)
+{
+    struct store *st = *state;
+    struct store_flag_update del = {STORE_FLAGS_ADD, STORE_FLAG_DELETED, NULL, 0};
+    uint32_t two = 2, *gone;
+    struct store_mime_set set;
+    struct store_error err;
+    size_t ngone;
+
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(test_deliver(st, "alice", NULL, msg_a, NULL, NULL), STORE_OK);
+    uint32_t id = mailbox(st, "alice", "INBOX").id;
+    assert_int_equal(
+        store_flags_update(st, "alice", id, &two, 1, &del, NULL, NULL, NULL, NULL, &err), STORE_OK);
+    assert_int_equal(store_expunge(st, "alice", id, NULL, 0, &gone, &ngone, &err), STORE_OK);
+    free(gone);
+    assert_int_equal(test_deliver(st, "alice", NULL, msg_a, NULL, NULL), STORE_OK); /* UID 7 */
+    assert_int_equal(store_msg_mime_range(st, "alice", id, 1, 6, 3, &set, &err), STORE_OK);
+    assert_int_equal(set.n, 3);
+    assert_int_equal(set.uids[0], 1);
+    assert_int_equal(set.uids[1], 3); /* 2 was expunged */
+    assert_int_equal(set.uids[2], 4);
+    assert_non_null(store_mime_set_find(&set, 1));
+    assert_null(store_mime_set_find(&set, 2));
+    assert_non_null(store_mime_set_find(&set, 4));
+    assert_non_null(strstr(store_mime_set_find(&set, 4)->envelope, "\"a\""));
+    assert_null(store_mime_set_find(&set, 5)); /* beyond what was read */
+    store_mime_set_clear(&set);
+    assert_int_equal(store_msg_mime_range(st, "alice", id, 5, 0, 100, &set, &err), STORE_OK);
+    assert_int_equal(set.n, 3);
+    assert_int_equal(set.uids[2], 7);
+    store_mime_set_clear(&set);
+}
+
 static void test_hook(void **state)
 {
     struct store *st = *state;
@@ -523,6 +559,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_flags_and_modseq, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copy_move, setup, teardown),
         cmocka_unit_test_setup_teardown(test_append, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mime_range, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hook, setup, teardown),
     };
 
