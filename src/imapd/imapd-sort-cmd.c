@@ -8,6 +8,8 @@
 #include "imapd-sort.h"
 #include "imapd.h"
 
+#define SORT_MIME_BATCH 256
+
 static void sort_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *out)
 {
     bool uid = cmd->name_len == 3 && strncasecmp(cmd->name, "UID", 3) == 0;
@@ -16,6 +18,8 @@ static void sort_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *
     struct imap_sort_msg *sm = NULL;
     struct imap_search_run *q = NULL;
     struct store_msg *msgs = NULL;
+    struct store_mime_set mimes = {0};
+    uint32_t mimes_upto = 0;
     struct store_error err;
     const char *why, *charset;
     size_t n = 0, ns = 0, charset_len;
@@ -63,13 +67,17 @@ static void sort_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *
         x->date = m->internaldate;
         x->size = m->size;
         if (envelope) {
-            struct store_mime mime = {0};
-            /* a message without its MIME record sorts as one with empty fields */
-            if (store_msg_get_mime(imapd_store(), s->sel.owner, s->sel.id, m->uid, &mime, &err) !=
-                STORE_OK)
-                memset(&mime, 0, sizeof(mime));
-            imap_sort_msg_from_envelope(x, mime.envelope);
-            store_mime_clear(&mime);
+            /* read SORT_MIME_BATCH records at a time; a message without its MIME record (or
+             * whose batch cannot be read) sorts as one with empty fields */
+            if (m->uid > mimes_upto) {
+                store_mime_set_clear(&mimes);
+                mimes_upto = m->uid;
+                if (store_msg_mime_range(imapd_store(), s->sel.owner, s->sel.id, m->uid, 0,
+                                         SORT_MIME_BATCH, &mimes, &err) == STORE_OK)
+                    mimes_upto = mimes.n == SORT_MIME_BATCH ? mimes.uids[mimes.n - 1] : UINT32_MAX;
+            }
+            const struct store_mime *mime = store_mime_set_find(&mimes, m->uid);
+            imap_sort_msg_from_envelope(x, mime != NULL ? mime->envelope : NULL);
         }
     }
     imap_sort_msgs(sm, ns, crit, (size_t)ncrit);
@@ -79,6 +87,7 @@ static void sort_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *
     fputs("\r\n", out);
     imap_out_tagged(out, cmd, "OK", "%sSORT completed", uid ? "UID " : "");
 out:
+    store_mime_set_clear(&mimes);
     for (size_t i = 0; i < ns; i++)
         imap_sort_msg_clear(&sm[i]);
     free(sm);
