@@ -75,6 +75,19 @@ def test_delivery_reaches_idling_client(setup):
     assert done(c) == []
 
 
+def test_deliver_tool_reaches_idling_client(setup):
+    """deliver(1) publishes and exits at once; its journalled message reaches the idler."""
+    setup.deliver()
+    c = setup.client()
+    assert "* 1 EXISTS" in c.cmd("s SELECT INBOX")[0]
+    idle(c)
+    for n in (2, 3):
+        r = store_tool(setup.imapd.conf_path, "deliver", "alice", stdin=MESSAGE)
+        assert r.returncode == 0, r.stderr
+        assert c.line() == f"* {n} EXISTS"
+    assert done(c) == []
+
+
 def test_flags_and_expunge_from_another_session(setup):
     setup.deliver(3)
     c = setup.client()
