@@ -497,7 +497,9 @@ static void test_mime_range(void **state)
 
     for (int i = 0; i < 6; i++)
         assert_int_equal(test_deliver(st, "alice", NULL, msg_a, NULL, NULL), STORE_OK);
-    uint32_t id = mailbox(st, "alice", "INBOX").id;
+    struct store_mailbox mb = mailbox(st, "alice", "INBOX");
+    uint32_t id = mb.id;
+    store_mailbox_clear(&mb);
     assert_int_equal(
         store_flags_update(st, "alice", id, &two, 1, &del, NULL, NULL, NULL, NULL, &err), STORE_OK);
     assert_int_equal(store_expunge(st, "alice", id, NULL, 0, &gone, &ngone, &err), STORE_OK);
