@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "auth-conn.h"
 #include "auth-sasl.h"
 #include "auth.h"
 #include "imapd-args.h"
@@ -21,46 +22,21 @@ bool imap_password_allowed(struct imap_session *s)
     return min == 0 || conn_tls_bits(s->conn) >= (unsigned)min;
 }
 
-/* What this connection offers SASL; the channel-binding strings go with it. */
-struct imap_sasl_conn {
-    struct auth_sasl_setup setup;
-    struct auth_cert cert;
-    char *cb_unique, *cb_exporter;
-};
-
-static void imap_sasl_conn_get(struct imap_session *s, struct imap_sasl_conn *c)
+/* What this connection offers SASL (auth-conn.h), with IMAP's proxy authorisation. */
+static void imap_sasl_conn_get(struct imap_session *s, struct auth_sasl_conn *c)
 {
-    const struct tls_peer_cert *pc = conn_tls_peer_cert(s->conn);
-
-    memset(c, 0, sizeof(*c));
-    c->setup.store = imapd_store();
-    c->setup.conf = server_conf(conn_server(s->conn));
-    c->setup.password_ok = imap_password_allowed(s);
-    c->setup.proxy_ok = true; /* the webmail front end's proxy authorisation */
-    c->setup.peer.service = conn_service(s->conn);
-    c->setup.has_peer = conn_peer(s->conn, &c->setup.peer.client) == 0;
-    c->setup.cb_unique = c->cb_unique = conn_tls_channel_binding(s->conn, false);
-    c->setup.cb_exporter = c->cb_exporter = conn_tls_channel_binding(s->conn, true);
-    if (pc != NULL) {
-        c->cert = (struct auth_cert){pc->subject, pc->uid, pc->email, pc->cn};
-        c->setup.cert = &c->cert;
-    }
-}
-
-static void imap_sasl_conn_clear(struct imap_sasl_conn *c)
-{
-    free(c->cb_unique);
-    free(c->cb_exporter);
+    /* proxy authorisation: the webmail front end acts for users */
+    auth_sasl_conn_get(c, s->conn, imapd_store(), imap_password_allowed(s), true);
 }
 
 void imap_auth_capability_write(struct imap_session *s)
 {
-    struct imap_sasl_conn c;
+    struct auth_sasl_conn c;
     unsigned mechs;
 
     imap_sasl_conn_get(s, &c);
     mechs = auth_sasl_mechs(&c.setup);
-    imap_sasl_conn_clear(&c);
+    auth_sasl_conn_clear(&c);
     /* LOGINDISABLED is about the LOGIN command (RFC 3501 7.2.1); the password mechanisms go
      * with it, EXTERNAL does not */
     if (!imap_password_allowed(s))
@@ -376,7 +352,7 @@ void imap_cmd_authenticate(struct imap_session *s, struct imap_cmd **cmd)
 {
     const char *mech_name, *ir = NULL, *why;
     enum auth_mech mech;
-    struct imap_sasl_conn c;
+    struct auth_sasl_conn c;
     struct imap_login *l;
 
     if ((*cmd)->nargs < 1 || (*cmd)->nargs > 2 || !imap_arg_get_atom((*cmd)->args, &mech_name) ||
@@ -397,15 +373,15 @@ void imap_cmd_authenticate(struct imap_session *s, struct imap_cmd **cmd)
         char text[160];
         snprintf(text, sizeof(text), "[CANNOT] %s", why);
         imap_reply_tagged(s, *cmd, "NO", text);
-        imap_sasl_conn_clear(&c);
+        auth_sasl_conn_clear(&c);
         return;
     }
     if ((l = imap_login_new(s, cmd)) == NULL) {
-        imap_sasl_conn_clear(&c);
+        auth_sasl_conn_clear(&c);
         return;
     }
     l->sasl = auth_sasl_new(mech, &c.setup);
-    imap_sasl_conn_clear(&c);
+    auth_sasl_conn_clear(&c);
     if (l->sasl == NULL) {
         imap_reply_tagged(s, l->cmd, "NO", "[UNAVAILABLE] Authentication is unavailable");
         imap_login_free(l);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth-conn.h"
 #include "banner.h"
 #include "halyard-build.h"
 #include "popd.h"
@@ -29,47 +30,22 @@ static bool popd_refuse_plaintext(struct pop_session *s)
     return true;
 }
 
-/* What this connection offers SASL; the channel-binding strings go with it. */
-struct popd_sasl_conn {
-    struct auth_sasl_setup setup;
-    struct auth_cert cert;
-    char *cb_unique, *cb_exporter;
-};
-
-static void popd_sasl_conn_get(struct pop_session *s, struct popd_sasl_conn *c)
+/* What this connection offers SASL (auth-conn.h), with no proxy authorisation. */
+static void popd_sasl_conn_get(struct pop_session *s, struct auth_sasl_conn *c)
 {
-    const struct tls_peer_cert *pc = conn_tls_peer_cert(s->conn);
-
-    memset(c, 0, sizeof(*c));
-    c->setup.store = popd_store();
-    c->setup.conf = server_conf(conn_server(s->conn));
-    c->setup.password_ok = popd_password_allowed(s);
-    c->setup.proxy_ok = false; /* POP3 has no front end to act for users */
-    c->setup.peer.service = conn_service(s->conn);
-    c->setup.has_peer = conn_peer(s->conn, &c->setup.peer.client) == 0;
-    c->setup.cb_unique = c->cb_unique = conn_tls_channel_binding(s->conn, false);
-    c->setup.cb_exporter = c->cb_exporter = conn_tls_channel_binding(s->conn, true);
-    if (pc != NULL) {
-        c->cert = (struct auth_cert){pc->subject, pc->uid, pc->email, pc->cn};
-        c->setup.cert = &c->cert;
-    }
-}
-
-static void popd_sasl_conn_clear(struct popd_sasl_conn *c)
-{
-    free(c->cb_unique);
-    free(c->cb_exporter);
+    /* no proxy authorisation: POP3 has no front end to act for users */
+    auth_sasl_conn_get(c, s->conn, popd_store(), popd_password_allowed(s), false);
 }
 
 /* The mechanisms this connection may use (bit 1u << mech). */
 static unsigned popd_mechs(struct pop_session *s)
 {
-    struct popd_sasl_conn c;
+    struct auth_sasl_conn c;
     unsigned mechs;
 
     popd_sasl_conn_get(s, &c);
     mechs = auth_sasl_mechs(&c.setup);
-    popd_sasl_conn_clear(&c);
+    auth_sasl_conn_clear(&c);
     return mechs;
 }
 
@@ -423,7 +399,7 @@ void popd_sasl_input(struct pop_session *s, const char *b64, size_t len)
 static void popd_auth(struct pop_session *s, const struct pop_cmd *cmd)
 {
     enum auth_mech mech;
-    struct popd_sasl_conn c;
+    struct auth_sasl_conn c;
     const char *why;
 
     if (cmd->nargs == 0) {
@@ -441,11 +417,11 @@ static void popd_auth(struct pop_session *s, const struct pop_cmd *cmd)
     popd_sasl_conn_get(s, &c);
     if ((why = auth_sasl_refusal(&c.setup, mech)) != NULL) {
         conn_printf(s->conn, "-ERR [AUTH] %s\r\n", why);
-        popd_sasl_conn_clear(&c);
+        auth_sasl_conn_clear(&c);
         return;
     }
     s->sasl = auth_sasl_new(mech, &c.setup);
-    popd_sasl_conn_clear(&c);
+    auth_sasl_conn_clear(&c);
     if (s->sasl == NULL) {
         conn_puts(s->conn, "-ERR [SYS/TEMP] Authentication is unavailable\r\n");
         return;
