@@ -321,6 +321,26 @@ const struct store_mime *store_mime_set_find(struct store_mime_set *set, uint32_
     return set->next < set->n && set->uids[set->next] == uid ? &set->mimes[set->next] : NULL;
 }
 
+const struct store_mime *store_mime_set_next(struct store *st, const char *user,
+                                             uint32_t mailbox_id, uint32_t uid, uint32_t last_uid,
+                                             size_t batch, struct store_mime_set *set)
+{
+    struct store_error err;
+
+    if (uid > set->upto) {
+        store_mime_set_clear(set);
+        enum store_err rc =
+            store_msg_mime_range(st, user, mailbox_id, uid, last_uid, batch, set, &err);
+        if (rc != STORE_OK)
+            set->upto = uid;
+        else if (set->n == batch)
+            set->upto = set->uids[set->n - 1];
+        else
+            set->upto = last_uid != 0 ? last_uid : UINT32_MAX;
+    }
+    return store_mime_set_find(set, uid);
+}
+
 void store_mime_set_clear(struct store_mime_set *set)
 {
     for (size_t i = 0; i < set->n; i++)

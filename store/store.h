@@ -308,6 +308,7 @@ enum store_err store_msg_get_mime(struct store *st, const char *user, uint32_t m
  * where it was); NULL when the set does not hold uid. */
 struct store_mime_set {
     uint32_t first; /* the range asked for starts here */
+    uint32_t upto;  /* store_mime_set_next: the set holds every record up to this UID */
     uint32_t *uids;
     struct store_mime *mimes;
     size_t n, next;
@@ -316,6 +317,12 @@ enum store_err store_msg_mime_range(struct store *st, const char *user, uint32_t
                                     uint32_t first_uid, uint32_t last_uid, size_t max,
                                     struct store_mime_set *set_r, struct store_error *err);
 const struct store_mime *store_mime_set_find(struct store_mime_set *set, uint32_t uid);
+/* For callers walking ascending UIDs up to last_uid (0: no bound): uid's record, reading the
+ * next `batch` records from uid on when uid lies beyond what set holds (start from a zeroed
+ * set). NULL when the message has none or its batch cannot be read (it then goes without). */
+const struct store_mime *store_mime_set_next(struct store *st, const char *user,
+                                             uint32_t mailbox_id, uint32_t uid, uint32_t last_uid,
+                                             size_t batch, struct store_mime_set *set);
 void store_mime_set_clear(struct store_mime_set *set);
 
 /* Opens m's body file read-only (O_CLOEXEC) into *fd_r (caller closes). The file is immutable

@@ -134,9 +134,7 @@ struct imap_fetch_run {
     size_t n, k;
     struct imap_fetch_batch *batch; /* the round being made, then sent */
     bool in_job;
-    /* ENVELOPE / BODYSTRUCTURE / BODY records, read FETCH_MIME_BATCH at a time */
-    struct store_mime_set mimes;
-    uint32_t mimes_upto; /* the set holds every record up to this UID (0: nothing read) */
+    struct store_mime_set mimes; /* ENVELOPE / BODYSTRUCTURE / BODY, FETCH_MIME_BATCH at a time */
 };
 
 #define FETCH_MIME_BATCH 256
@@ -301,26 +299,6 @@ static int fetch_piece_out(struct imap_fetch_run *run, int fd, bool *fd_kept, st
     return 0;
 }
 
-/* m's MIME record, from the run's set, which is read afresh (the next FETCH_MIME_BATCH records
- * from m on) when m lies beyond it; NULL when the message has none or it cannot be read. */
-static const struct store_mime *fetch_mime(struct imap_fetch_run *run, uint32_t uid)
-{
-    struct imap_session *s = run->s;
-    uint32_t last = run->uids[run->n - 1];
-    struct store_error err;
-
-    if (uid > run->mimes_upto) {
-        store_mime_set_clear(&run->mimes);
-        run->mimes_upto = 0;
-        if (store_msg_mime_range(imapd_store(), s->sel.owner, s->sel.id, uid, last,
-                                 FETCH_MIME_BATCH, &run->mimes, &err) != STORE_OK)
-            return NULL;
-        run->mimes_upto =
-            run->mimes.n == FETCH_MIME_BATCH ? run->mimes.uids[run->mimes.n - 1] : last;
-    }
-    return store_mime_set_find(&run->mimes, uid);
-}
-
 /* One message's "* n FETCH (...)". 1 when written, 0 after a tagged NO, -1 on failure. */
 static int fetch_message(struct imap_fetch_run *run, const struct store_msg *m, FILE *out)
 {
@@ -337,7 +315,8 @@ static int fetch_message(struct imap_fetch_run *run, const struct store_msg *m, 
     const char *sep = "";
 
     if ((f->items & (F_ENVELOPE | F_BODYSTRUCTURE | F_BODY)) &&
-        (mime = fetch_mime(run, m->uid)) == NULL)
+        (mime = store_mime_set_next(imapd_store(), s->sel.owner, s->sel.id, m->uid,
+                                    run->uids[run->n - 1], FETCH_MIME_BATCH, &run->mimes)) == NULL)
         mime = &none;
     if (need_body && store_msg_open(imapd_store(), s->sel.owner, m, &fd, &err) != STORE_OK) {
         conn_warning(s->conn, "FETCH: UID %u cannot be read: %s", m->uid, err.msg);

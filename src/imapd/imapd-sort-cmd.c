@@ -19,7 +19,6 @@ static void sort_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *
     struct imap_search_run *q = NULL;
     struct store_msg *msgs = NULL;
     struct store_mime_set mimes = {0};
-    uint32_t mimes_upto = 0;
     struct store_error err;
     const char *why, *charset;
     size_t n = 0, ns = 0, charset_len;
@@ -67,16 +66,10 @@ static void sort_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *
         x->date = m->internaldate;
         x->size = m->size;
         if (envelope) {
-            /* read SORT_MIME_BATCH records at a time; a message without its MIME record (or
-             * whose batch cannot be read) sorts as one with empty fields */
-            if (m->uid > mimes_upto) {
-                store_mime_set_clear(&mimes);
-                mimes_upto = m->uid;
-                if (store_msg_mime_range(imapd_store(), s->sel.owner, s->sel.id, m->uid, 0,
-                                         SORT_MIME_BATCH, &mimes, &err) == STORE_OK)
-                    mimes_upto = mimes.n == SORT_MIME_BATCH ? mimes.uids[mimes.n - 1] : UINT32_MAX;
-            }
-            const struct store_mime *mime = store_mime_set_find(&mimes, m->uid);
+            /* SORT_MIME_BATCH records per store read; a message without its MIME record
+             * sorts as one with empty fields */
+            const struct store_mime *mime = store_mime_set_next(
+                imapd_store(), s->sel.owner, s->sel.id, m->uid, 0, SORT_MIME_BATCH, &mimes);
             imap_sort_msg_from_envelope(x, mime != NULL ? mime->envelope : NULL);
         }
     }

@@ -520,6 +520,15 @@ static void test_mime_range(void **state)
     assert_int_equal(set.n, 3);
     assert_int_equal(set.uids[2], 7);
     store_mime_set_clear(&set);
+    /* walking up with store_mime_set_next, 2 records per read: every message is found */
+    for (uint32_t uid = 1; uid <= 7; uid++) {
+        const struct store_mime *mm = store_mime_set_next(st, "alice", id, uid, 7, 2, &set);
+        if (uid == 2)
+            assert_null(mm);
+        else
+            assert_true(mm != NULL && mm->envelope != NULL);
+    }
+    store_mime_set_clear(&set);
 }
 
 static void test_hook(void **state)
