@@ -219,7 +219,9 @@ enum store_err store_copy(struct store *st, const char *user, uint32_t src_id, c
     c.src_paths = calloc(c.nuids + 1, sizeof(char *));
     if (!c.res.src_uids || !c.res.dst_uids || !c.linked || !c.src_paths)
         abort();
-    rc = store_user_tx(&u, STORE_TX_WRITE, copy_fn, &c, err);
+    rc = store_user_tx(&u,
+                       store_tx_bulk_worth(u.index, 3 * c.nuids) ? STORE_TX_BULK : STORE_TX_WRITE,
+                       copy_fn, &c, err);
     if (rc != STORE_OK) {
         for (size_t i = 0; i < c.nlinked; i++)
             unlink(c.linked[i]);
@@ -409,7 +411,9 @@ enum store_err store_copy_between(struct store *st, const char *src_user, uint32
      * written; a body is immutable, so what was read stays true but for an expunge */
     rc = store_user_tx(&su, STORE_TX_READ, xcopy_read_fn, &c, err);
     if (rc == STORE_OK && c.n > 0)
-        rc = store_user_tx(&du, STORE_TX_WRITE, xcopy_write_fn, &c, err);
+        rc = store_user_tx(&du,
+                           store_tx_bulk_worth(du.index, 3 * c.n) ? STORE_TX_BULK : STORE_TX_WRITE,
+                           xcopy_write_fn, &c, err);
     if (rc != STORE_OK) {
         for (size_t i = 0; i < c.nlinked; i++)
             unlink(c.linked[i]);

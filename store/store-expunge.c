@@ -93,6 +93,21 @@ static enum store_err expunge_fn(struct store_tx *tx, void *vctx, struct store_e
     return rc;
 }
 
+/* An expunge changes four records a message (M, E, S, X); how many messages an expunge of
+ * every \Deleted one takes, its mailbox's counter says. */
+static enum store_tx_mode expunge_mode(struct store *st, const struct store_userctx *u, uint32_t id,
+                                       const uint32_t *uids, size_t nuids)
+{
+    struct store_mailbox mb;
+    struct store_error err;
+
+    if (uids == NULL && store_mailbox_get_id(st, u->user, id, &mb, &err) == STORE_OK) {
+        nuids = mb.deleted;
+        store_mailbox_clear(&mb);
+    }
+    return store_tx_bulk_worth(u->index, 4 * nuids) ? STORE_TX_BULK : STORE_TX_WRITE;
+}
+
 enum store_err store_expunge(struct store *st, const char *user, uint32_t mailbox_id,
                              const uint32_t *uids, size_t nuids, uint32_t **expunged_r,
                              size_t *nexpunged_r, struct store_error *err)
@@ -106,7 +121,7 @@ enum store_err store_expunge(struct store *st, const char *user, uint32_t mailbo
     if (nexpunged_r != NULL)
         *nexpunged_r = 0;
     if (rc == STORE_OK)
-        rc = store_user_tx(&u, STORE_TX_WRITE, expunge_fn, &c, err);
+        rc = store_user_tx(&u, expunge_mode(st, &u, mailbox_id, uids, nuids), expunge_fn, &c, err);
     if (rc == STORE_OK) {
         /* After the commit: a crash before this leaves orphan files for reconstruct. */
         for (size_t i = 0; i < c.ngone; i++)

@@ -119,7 +119,8 @@ enum store_err store_flags_update(struct store *st, const char *user, uint32_t m
     c.changed = calloc(c.nuids + 1, sizeof(*c.changed));
     if (c.result == NULL || c.modified == NULL || c.changed == NULL)
         abort();
-    rc = store_user_tx(&u, STORE_TX_WRITE, flags_fn, &c, err);
+    rc = store_user_tx(&u, store_tx_bulk_worth(u.index, c.nuids) ? STORE_TX_BULK : STORE_TX_WRITE,
+                       flags_fn, &c, err);
     if (rc == STORE_OK) {
         store_changeset_emit(st, &c.cs);
         if (result_r != NULL) {

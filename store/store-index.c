@@ -20,6 +20,9 @@
 #define BACKOFF_FIRST_US 1000
 #define BACKOFF_MAX_US   50000
 
+/* Where Tokyo Cabinet keeps its flags in a file's header (tchdb.c, HDBFLAGSOFF). */
+#define BULK_FLAGS_OFF 33
+
 /* A read transaction's private in-memory layer (store_tx_shadow): keys in Tokyo Cabinet's
  * lexical order, a NULL value standing for a removed key. */
 struct shadow_rec {
@@ -165,6 +168,14 @@ static bool wal_exists(const char *path)
  * and has not yet taken its lock to write the header, so it is worth a few more tries. */
 #define TORN_HEADER_RETRIES 3
 
+/* Whether the file tx->bdb holds (and has locked) is still the one at tx->path. */
+static bool same_file(struct store_tx *tx)
+{
+    struct stat sb;
+
+    return stat(tx->path, &sb) == 0 && (uint64_t)sb.st_ino == tcbdbinode(tx->bdb);
+}
+
 /* Opens tx->bdb, retrying a held lock until deadline_us. */
 static enum store_err tx_open(struct store_tx *tx, enum store_tx_mode mode, uint64_t deadline_us,
                               struct store_error *err)
@@ -196,8 +207,19 @@ static enum store_err tx_open(struct store_tx *tx, enum store_tx_mode mode, uint
         fresh = mode == STORE_TX_CREATE && stat(tx->path, &sb) == 0 && sb.st_size == 0;
         errno = 0;
         if (tcbdbopen(tx->bdb, tx->path, omode)) {
-            if (!fresh)
+            if (!fresh && same_file(tx))
                 return STORE_OK;
+            if (!fresh) {
+                /* A bulk writer renamed a new file over the one opened before its lock was
+                 * had: what it holds is the past. Open the path again. */
+                tcbdbclose(tx->bdb);
+                tcbdbdel(tx->bdb);
+                tx->bdb = NULL;
+                if (now_us() >= deadline_us)
+                    return store_fail(err, STORE_EBUSY, "%s: replaced past the retry bound",
+                                      tx->path);
+                continue;
+            }
             /* A new file's empty tree is written by an open of its own: a transaction that
              * died in the open that created the file would leave one Tokyo Cabinet cannot
              * read back (its WAL restores the file to before the tree existed). */
@@ -231,13 +253,138 @@ static enum store_err tx_open(struct store_tx *tx, enum store_tx_mode mode, uint
     }
 }
 
-static enum store_err tx_body(struct store_tx *tx, enum store_tx_mode mode, store_tx_fn *fn,
-                              void *ctx, struct store_error *err)
+/* ---- bulk changes on a copy ---- */
+
+/* Under BDBOTSYNC Tokyo Cabinet fsyncs its WAL once for every region of the file a transaction
+ * overwrites, a few times per B+ tree page: some 11,000 syncs to change one flag on 100,000
+ * messages. Copying the file and fsyncing the copy once costs about as much as this many
+ * touched records per MiB of file (measured: 40 MiB copied and fsynced in 0.1 s; a sync
+ * about 0.2 ms). */
+#define BULK_RECORDS_PER_MIB 256
+
+bool store_tx_bulk_worth(const char *path, size_t nrecords)
+{
+    struct stat sb;
+
+    if (stat(path, &sb) != 0)
+        return false;
+    return (uint64_t)nrecords * 1024 * 1024 > (uint64_t)sb.st_size * BULK_RECORDS_PER_MIB;
+}
+
+static enum store_err copy_range(int in, int out, off_t size, const char *path,
+                                 struct store_error *err)
+{
+    loff_t off_in = 0, off_out = 0;
+    ssize_t n;
+
+    while (off_in < size) {
+        n = copy_file_range(in, &off_in, out, &off_out, (size_t)(size - off_in), 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return store_fail_errno(err, errno, "copy %s", path);
+        if (n == 0)
+            return store_fail(err, STORE_EIO, "copy %s: file shrank", path);
+    }
+    return STORE_OK;
+}
+
+/* Copies the file tx->bdb holds (opened as writer, nothing changed yet) to copy, as a file
+ * closed cleanly: Tokyo Cabinet marks a file open for writing in its header (the flags byte at
+ * offset 33), and a writer opening a file so marked does not load its free-block pool. */
+static enum store_err bulk_copy(struct store_tx *tx, const char *copy, struct store_error *err)
+{
+    int in = tx->bdb->hdb->fd, out;
+    unsigned char flags;
+    struct stat sb;
+    enum store_err rc;
+
+    if (fstat(in, &sb) != 0)
+        return store_fail_errno(err, errno, "stat %s", tx->path);
+    unlink(copy); /* left by a crash */
+    out = open(copy, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (out < 0)
+        return store_fail_errno(err, errno, "create %s", copy);
+    rc = copy_range(in, out, sb.st_size, tx->path, err);
+    if (rc == STORE_OK && pread(out, &flags, 1, BULK_FLAGS_OFF) != 1)
+        rc = store_fail_errno(err, errno, "read %s", copy);
+    flags &= (unsigned char)~BDBFOPEN;
+    if (rc == STORE_OK && pwrite(out, &flags, 1, BULK_FLAGS_OFF) != 1)
+        rc = store_fail_errno(err, errno, "write %s", copy);
+    close(out);
+    return rc;
+}
+
+/* Puts the synced copy at tx->path, durably. */
+static enum store_err bulk_install(struct store_tx *tx, const char *copy, struct store_error *err)
+{
+    char *dir, *slash;
+
+    STORE_FAULT("bulk-synced");
+    if (rename(copy, tx->path) != 0)
+        return store_fail_errno(err, errno, "rename %s", copy);
+    dir = strdup(tx->path);
+    if (dir == NULL)
+        abort();
+    if ((slash = strrchr(dir, '/')) != NULL)
+        *slash = '\0';
+    /* The rename is the commit; a failed directory sync leaves it in the page cache only, but
+     * every later reader already sees the new file, so it cannot be undone here. */
+    store_fsync_dir(slash != NULL ? dir : ".", err);
+    free(dir);
+    return STORE_OK;
+}
+
+/* fn on a copy of the file, without a Tokyo Cabinet transaction or its per-page syncs; the
+ * copy is synced once and replaces the file only when fn succeeded. The original, held
+ * exclusively, keeps every other writer and appender out meanwhile, and readers read it until
+ * the rename; whoever opened it before then and locks it after finds it replaced (same_file).
+ * The copy stays locked until after() has run, so nobody reads the new file before, say, the
+ * journal it folded is emptied. */
+static enum store_err tx_bulk(struct store_tx *tx, store_tx_fn *fn, void *ctx,
+                              store_tx_after_fn *after, struct store_error *err)
+{
+    size_t plen = strlen(tx->path);
+    char *copy = malloc(plen + sizeof(".bulk"));
+    TCBDB *orig = tx->bdb;
+    enum store_err rc;
+
+    if (copy == NULL)
+        abort();
+    memcpy(copy, tx->path, plen);
+    memcpy(copy + plen, ".bulk", sizeof(".bulk"));
+    rc = bulk_copy(tx, copy, err);
+    if (rc == STORE_OK) {
+        tx->bdb = tcbdbnew();
+        if (tx->bdb == NULL)
+            abort();
+        if (!tcbdbopen(tx->bdb, copy, BDBOWRITER | BDBOLCKNB))
+            rc = tx_fail(tx, "open copy", err);
+        else {
+            rc = fn(tx, ctx, err);
+            if (rc == STORE_OK && !tcbdbsync(tx->bdb))
+                rc = tx_fail(tx, "sync copy", err);
+            if (rc == STORE_OK)
+                rc = bulk_install(tx, copy, err);
+            if (rc == STORE_OK && after != NULL)
+                after(ctx);
+            tcbdbclose(tx->bdb);
+        }
+        tcbdbdel(tx->bdb);
+        tx->bdb = orig;
+    }
+    if (rc != STORE_OK)
+        unlink(copy);
+    free(copy);
+    return rc;
+}
+
+/* fn inside a Tokyo Cabinet transaction, committed when it succeeds. */
+static enum store_err tx_commit(struct store_tx *tx, store_tx_fn *fn, void *ctx,
+                                struct store_error *err)
 {
     enum store_err rc;
 
-    if (mode == STORE_TX_READ)
-        return fn(tx, ctx, err);
     if (!tcbdbtranbegin(tx->bdb))
         return tx_fail(tx, "begin transaction on", err);
     rc = fn(tx, ctx, err);
@@ -250,6 +397,21 @@ static enum store_err tx_body(struct store_tx *tx, enum store_tx_mode mode, stor
     } else {
         tcbdbtranabort(tx->bdb);
     }
+    return rc;
+}
+
+/* fn, committed when it succeeds and mode writes; after(ctx) once it is, with the file still
+ * held. */
+static enum store_err tx_body(struct store_tx *tx, enum store_tx_mode mode, store_tx_fn *fn,
+                              void *ctx, store_tx_after_fn *after, struct store_error *err)
+{
+    enum store_err rc;
+
+    if (mode == STORE_TX_BULK)
+        return tx_bulk(tx, fn, ctx, after, err);
+    rc = mode == STORE_TX_READ ? fn(tx, ctx, err) : tx_commit(tx, fn, ctx, err);
+    if (rc == STORE_OK && after != NULL)
+        after(ctx);
     return rc;
 }
 
@@ -371,9 +533,7 @@ enum store_err store_tx_run_then(struct store *st, const char *path, enum store_
     }
     rc = tx_open(&tx, mode, deadline, err);
     if (rc == STORE_OK) {
-        rc = tx_body(&tx, mode, fn, ctx, err);
-        if (rc == STORE_OK && after != NULL)
-            after(ctx);
+        rc = tx_body(&tx, mode, fn, ctx, after, err);
         /* After a successful commit the data is durable; a failing close must not make the
          * caller report failure (an MTA would then deliver the message twice). */
         tcbdbclose(tx.bdb);

@@ -73,7 +73,14 @@ enum store_tx_mode {
     STORE_TX_READ,   /* shared lock, no transaction; a missing file is STORE_ENOTFOUND */
     STORE_TX_WRITE,  /* exclusive lock, inside tranbegin/trancommit with BDBOTSYNC */
     STORE_TX_CREATE, /* as WRITE, creating the file when missing */
+    STORE_TX_BULK,   /* as WRITE, for a change to many records: made on a copy of the file
+                      * without Tokyo Cabinet's syncs, then fsynced and renamed over it */
 };
+
+/* Whether changing about nrecords records of the file at path is cheaper as STORE_TX_BULK
+ * (one copy of the file and one fsync) than as STORE_TX_WRITE (Tokyo Cabinet's syncs, a few
+ * per page the change touches). */
+bool store_tx_bulk_worth(const char *path, size_t nrecords);
 
 struct store_tx;
 typedef enum store_err store_tx_fn(struct store_tx *tx, void *ctx, struct store_error *err);
