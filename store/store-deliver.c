@@ -219,30 +219,6 @@ static enum store_err dlv_fn(struct store_tx *tx, void *vctx, struct store_error
     return rc;
 }
 
-/* What the journal holds beyond the index, counted into the boxes and the usage as a fold
- * would add it, so UIDs, quota and the counters of the NEW events continue from there. */
-static enum store_err jdlv_pending(struct store_tx *tx, struct dlv_ctx *c,
-                                   const struct store_journal *j, struct store_usage *usage,
-                                   struct store_error *err)
-{
-    struct dlv_box *box;
-    struct store_msg m;
-    enum store_err rc;
-
-    for (size_t i = 0; i < j->n; i++) {
-        rc = box_get(tx, c, j->recs[i].mailbox_id, &box, err);
-        if (rc == STORE_ENOTFOUND)
-            continue; /* a fold skips it too */
-        if (rc != STORE_OK)
-            return rc;
-        if (!store_journal_pending(&j->recs[i], &box->mb))
-            continue;
-        store_journal_msg(&j->recs[i], box->mb.highestmodseq + 1, &m);
-        store_journal_account(&box->mb, usage, &m);
-    }
-    return STORE_OK;
-}
-
 /* The journal path, under a shared lock on the index: links and records as in dlv_fn, the
  * records appended to the journal with one fdatasync instead of an index transaction. */
 static enum store_err jdlv_fn(struct store_tx *tx, void *vctx, struct store_error *err)
@@ -258,8 +234,6 @@ static enum store_err jdlv_fn(struct store_tx *tx, void *vctx, struct store_erro
         c->slow = true; /* the transaction creates it */
         return STORE_OK;
     }
-    if (rc == STORE_OK)
-        rc = store_usage_load(tx, &usage, err);
     if (rc != STORE_OK)
         return rc;
     rc = store_journal_open(c->u, &j, err);
@@ -270,7 +244,11 @@ static enum store_err jdlv_fn(struct store_tx *tx, void *vctx, struct store_erro
         store_journal_close(&j);
         return STORE_OK;
     }
-    rc = jdlv_pending(tx, c, &j, &usage, err);
+    /* UIDs, quota and the counters of the NEW events continue from what the journal holds. */
+    store_tx_shadow(tx);
+    rc = store_journal_apply(tx, c->u, &j, NULL, err);
+    if (rc == STORE_OK)
+        rc = store_usage_load(tx, &usage, err);
     for (size_t i = 0; rc == STORE_OK && i < c->n; i++) {
         rc = dlv_one(tx, c, i, &usage, err);
         if (rc != STORE_OK && c->d[i]->err.code != STORE_OK)

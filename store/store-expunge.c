@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store-tx.h"
+#include "store-journal.h"
 
 /* ---- EXPUNGE ---- */
 
@@ -17,6 +17,7 @@ struct expunge_ctx {
     char **paths; /* body files to unlink after the commit */
     size_t ngone, cap;
     struct store_changeset cs;
+    struct store_buf *journal; /* journal path: the change is encoded here */
 };
 
 static bool collect_deleted(const unsigned char *k, size_t kl, const unsigned char *v, size_t vl,
@@ -82,6 +83,8 @@ static enum store_err expunge_fn(struct store_tx *tx, void *vctx, struct store_e
     }
     c->ngone = kept;
     if (rc == STORE_OK && kept > 0) {
+        if (c->journal != NULL)
+            store_journal_encode_expunge(c->journal, c->id, mb.uidvalidity, c->gone, kept);
         mb.highestmodseq++;
         rc = store_mbx_save(tx, &mb, err);
         if (rc == STORE_OK)
@@ -108,6 +111,26 @@ static enum store_tx_mode expunge_mode(struct store *st, const struct store_user
     return store_tx_bulk_worth(u->index, 4 * nuids) ? STORE_TX_BULK : STORE_TX_WRITE;
 }
 
+/* A few messages: one record in the journal; many: a bulk change of the index. */
+static enum store_err expunge_commit(struct store *st, struct store_userctx *u,
+                                     struct expunge_ctx *c, struct store_error *err)
+{
+    enum store_tx_mode mode = expunge_mode(st, u, c->id, c->uids, c->nuids);
+    struct store_buf journal = {0};
+    bool done = false;
+    enum store_err rc;
+
+    if (mode == STORE_TX_BULK)
+        return store_user_tx(u, mode, expunge_fn, c, err);
+    c->journal = &journal;
+    rc = store_journal_change(u, expunge_fn, c, &journal, &done, err);
+    c->journal = NULL;
+    store_buf_free(&journal);
+    if (rc != STORE_OK || done)
+        return rc;
+    return store_user_tx(u, mode, expunge_fn, c, err); /* declined before expunge_fn ran */
+}
+
 enum store_err store_expunge(struct store *st, const char *user, uint32_t mailbox_id,
                              const uint32_t *uids, size_t nuids, uint32_t **expunged_r,
                              size_t *nexpunged_r, struct store_error *err)
@@ -121,9 +144,10 @@ enum store_err store_expunge(struct store *st, const char *user, uint32_t mailbo
     if (nexpunged_r != NULL)
         *nexpunged_r = 0;
     if (rc == STORE_OK)
-        rc = store_user_tx(&u, expunge_mode(st, &u, mailbox_id, uids, nuids), expunge_fn, &c, err);
+        rc = expunge_commit(st, &u, &c, err);
     if (rc == STORE_OK) {
-        /* After the commit: a crash before this leaves orphan files for reconstruct. */
+        /* After the commit: a crash before this leaves orphan files, which the fold of a
+         * journalled expunge or reconstruct removes. */
         for (size_t i = 0; i < c.ngone; i++)
             unlink(c.paths[i]);
         store_changeset_emit(st, &c.cs);

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store-tx.h"
+#include "store-journal.h"
 
 struct flags_ctx {
     const struct store_userctx *u;
@@ -16,7 +16,25 @@ struct flags_ctx {
     uint32_t *modified, *changed;
     size_t nmodified, nchanged;
     struct store_changeset cs;
+    struct store_buf *journal; /* journal path: the change is encoded here */
 };
+
+/* The journal record of the change: every message that changed, as it is after. */
+static void flags_encode(struct flags_ctx *c, const struct store_mailbox *mb)
+{
+    struct store_msg *chg = calloc(c->nchanged + 1, sizeof(*chg));
+    size_t n = 0;
+
+    if (chg == NULL)
+        abort();
+    for (size_t i = 0, k = 0; i < c->nresult && k < c->nchanged; i++)
+        if (c->result[i].uid == c->changed[k]) {
+            chg[n++] = c->result[i]; /* keywords borrowed */
+            k++;
+        }
+    store_journal_encode_flags(c->journal, c->id, mb->uidvalidity, chg, n);
+    free(chg);
+}
 
 static uint32_t flags_apply(uint32_t cur, const struct store_flag_update *up)
 {
@@ -79,6 +97,8 @@ static enum store_err flags_fn(struct store_tx *tx, void *vctx, struct store_err
     }
     if (rc == STORE_OK && c->nchanged > 0) {
         mb.highestmodseq = modseq;
+        if (c->journal != NULL)
+            flags_encode(c, &mb);
         rc = store_mbx_save(tx, &mb, err);
         if (rc == STORE_OK)
             store_changeset_add(&c->cs, STORE_CHANGE_FLAGS, c->u->user, &mb, NULL, c->changed,
@@ -87,6 +107,26 @@ static enum store_err flags_fn(struct store_tx *tx, void *vctx, struct store_err
     }
     store_mailbox_clear(&mb);
     return rc;
+}
+
+/* A few messages: one record in the journal; many: a bulk change of the index. */
+static enum store_err flags_commit(struct store_userctx *u, struct flags_ctx *c,
+                                   struct store_error *err)
+{
+    struct store_buf journal = {0};
+    bool done = false;
+    enum store_err rc = STORE_OK;
+
+    if (store_tx_bulk_worth(u->index, c->nuids))
+        return store_user_tx(u, STORE_TX_BULK, flags_fn, c, err);
+    c->journal = &journal;
+    rc = store_journal_change(u, flags_fn, c, &journal, &done, err);
+    c->journal = NULL;
+    store_buf_free(&journal);
+    if (rc != STORE_OK || done)
+        return rc;
+    /* declined before flags_fn ran */
+    return store_user_tx(u, STORE_TX_WRITE, flags_fn, c, err);
 }
 
 enum store_err store_flags_update(struct store *st, const char *user, uint32_t mailbox_id,
@@ -119,8 +159,7 @@ enum store_err store_flags_update(struct store *st, const char *user, uint32_t m
     c.changed = calloc(c.nuids + 1, sizeof(*c.changed));
     if (c.result == NULL || c.modified == NULL || c.changed == NULL)
         abort();
-    rc = store_user_tx(&u, store_tx_bulk_worth(u.index, c.nuids) ? STORE_TX_BULK : STORE_TX_WRITE,
-                       flags_fn, &c, err);
+    rc = flags_commit(&u, &c, err);
     if (rc == STORE_OK) {
         store_changeset_emit(st, &c.cs);
         if (result_r != NULL) {

@@ -32,56 +32,73 @@ void store_userctx_free(struct store_userctx *u)
     u->home = u->index = NULL;
 }
 
-/* A transaction that first folds the delivery journal in. */
+/* A transaction that first folds the journal in. */
 struct fold_wrap {
     const struct store_userctx *u;
     store_tx_fn *fn;
     void *ctx;
+    size_t folded;             /* records the fold read */
+    struct store_fold_out out; /* expunged bodies, unlinked once the fold is committed */
 };
 
 static enum store_err fold_then(struct store_tx *tx, void *vctx, struct store_error *err)
 {
     struct fold_wrap *w = vctx;
-    size_t folded;
-    enum store_err rc = store_journal_fold(tx, w->u, &folded, err);
+    enum store_err rc = store_journal_fold(tx, w->u, &w->folded, &w->out, err);
 
     if (rc == STORE_OK && w->fn != NULL)
         rc = w->fn(tx, w->ctx, err);
     return rc;
 }
 
-/* A read: the same fold, into the transaction's shadow instead of the file. */
+/* A read: the same records, applied to the transaction's shadow instead of the file. */
 static enum store_err fold_shadow_then(struct store_tx *tx, void *vctx, struct store_error *err)
 {
+    struct fold_wrap *w = vctx;
+    size_t folded;
+    enum store_err rc;
+
     store_tx_shadow(tx);
-    return fold_then(tx, vctx, err);
+    rc = store_journal_fold(tx, w->u, &folded, NULL, err);
+    if (rc == STORE_OK)
+        rc = w->fn(tx, w->ctx, err);
+    return rc;
 }
 
 static void fold_reset(void *vctx)
 {
-    store_journal_reset(((struct fold_wrap *)vctx)->u);
+    struct fold_wrap *w = vctx;
+
+    if (w->folded == 0)
+        return;
+    store_journal_reset(w->u);
+    /* After the commit: a crash before this leaves orphan files for reconstruct. */
+    for (size_t i = 0; i < w->out.n; i++)
+        unlink(w->out.unlink[i]);
 }
 
 enum store_err store_user_tx(struct store_userctx *u, enum store_tx_mode mode, store_tx_fn *fn,
                              void *ctx, struct store_error *err)
 {
-    struct fold_wrap w = {u, fn, ctx};
+    struct fold_wrap w = {u, fn, ctx, 0, {0}};
     enum store_err rc;
 
-    /* Every reader sees what the journal holds. A writer folds it in first: appenders hold the
-     * index shared, so none runs during the fold, and the journal can be emptied before the
-     * index is let go. A reader folds it into its transaction's shadow, writing nothing and
-     * waiting for no sync; the MODSEQs it sees are the ones the real fold will give, since
-     * every write folds before it changes anything. */
-    if (store_journal_size(u) > 0 && mode == STORE_TX_READ)
-        rc = fn != NULL ? store_tx_run(u->st, u->index, mode, fold_shadow_then, &w, err) : STORE_OK;
-    else if (store_journal_size(u) > 0)
+    /* Every reader sees what the journal holds. A writer folds it in first, under its lock
+     * (an appender may have added records since any look before it): appenders hold the index
+     * shared, so none runs during the fold, and the journal can be emptied before the index is
+     * let go. A reader applies it to its transaction's shadow, writing nothing and waiting for
+     * no sync; the MODSEQs it sees are the ones the real fold will give, since every write
+     * folds before it changes anything. */
+    if (mode != STORE_TX_READ)
         rc = store_tx_run_then(u->st, u->index, mode, fold_then, &w, fold_reset, err);
-    else if (fn != NULL)
-        rc = store_tx_run(u->st, u->index, mode, fn, ctx, err);
-    else
+    else if (fn == NULL)
         return STORE_OK;
+    else if (store_journal_size(u) > 0)
+        rc = store_tx_run(u->st, u->index, mode, fold_shadow_then, &w, err);
+    else
+        rc = store_tx_run(u->st, u->index, mode, fn, ctx, err);
 
+    store_fold_out_free(&w.out);
     if (rc == STORE_ENOTFOUND && access(u->index, F_OK) != 0)
         store_fail(err, STORE_ENOTFOUND, "user %s has no mail folder", u->user);
     return rc;

@@ -1,5 +1,5 @@
-/* The delivery journal: records appended under flock by deliveries holding the index shared,
- * folded into the index by whoever next holds it exclusively. Each record is framed by a magic
+/* The journal's format and file: records appended under flock by writers holding the index
+ * shared, read back by whoever folds them (store-fold.c). Each record is framed by a magic
  * number, its length and a CRC, so a tail torn by a crash is recognised and cut off. */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +15,6 @@
 #define JOURNAL_MAGIC   0x484a4e31u /* "HJN1" */
 #define JOURNAL_HEAD    12          /* magic, payload length, CRC-32 of the payload */
 #define JOURNAL_REC_MAX (16u * 1024 * 1024)
-#define JOURNAL_VERSION 1
 
 char *store_journal_path(const char *home)
 {
@@ -32,17 +31,34 @@ off_t store_journal_size(const struct store_userctx *u)
     return size;
 }
 
-void store_journal_encode(struct store_buf *buf, const struct store_jrec *r)
+/* Starts a record of kind in buf; frame_end fills in its length and CRC. */
+static size_t frame_begin(struct store_buf *buf, enum store_jkind kind, uint32_t id,
+                          uint32_t uidvalidity)
 {
     size_t start = buf->len;
-    uint32_t crc;
 
     store_buf_u32(buf, JOURNAL_MAGIC);
-    store_buf_u32(buf, 0); /* length and CRC filled in below */
+    store_buf_u32(buf, 0); /* length and CRC filled in by frame_end */
     store_buf_u32(buf, 0);
-    store_buf_u8(buf, JOURNAL_VERSION);
-    store_buf_u32(buf, r->mailbox_id);
-    store_buf_u32(buf, r->uidvalidity);
+    store_buf_u8(buf, (uint8_t)kind);
+    store_buf_u32(buf, id);
+    store_buf_u32(buf, uidvalidity);
+    return start;
+}
+
+static void frame_end(struct store_buf *buf, size_t start)
+{
+    size_t plen = buf->len - start - JOURNAL_HEAD;
+    uint32_t crc = (uint32_t)crc32(0L, buf->data + start + JOURNAL_HEAD, (uInt)plen);
+
+    store_be32_put(buf->data + start + 4, (uint32_t)plen);
+    store_be32_put(buf->data + start + 8, crc);
+}
+
+void store_journal_encode(struct store_buf *buf, const struct store_jrec *r)
+{
+    size_t start = frame_begin(buf, STORE_JREC_DELIVER, r->mailbox_id, r->uidvalidity);
+
     store_buf_u32(buf, r->uid);
     store_buf_u32(buf, r->flags);
     store_buf_str(buf, r->keywords);
@@ -52,16 +68,48 @@ void store_journal_encode(struct store_buf *buf, const struct store_jrec *r)
     store_buf_u32(buf, r->header_size);
     store_buf_u32(buf, (uint32_t)r->mime_len);
     store_buf_add(buf, r->mime, r->mime_len);
-    size_t plen = buf->len - start - JOURNAL_HEAD;
-    crc = (uint32_t)crc32(0L, buf->data + start + JOURNAL_HEAD, (uInt)plen);
-    store_be32_put(buf->data + start + 4, (uint32_t)plen);
-    store_be32_put(buf->data + start + 8, crc);
+    frame_end(buf, start);
+}
+
+void store_journal_encode_flags(struct store_buf *buf, uint32_t id, uint32_t uidvalidity,
+                                const struct store_msg *msgs, size_t n)
+{
+    size_t start = frame_begin(buf, STORE_JREC_FLAGS, id, uidvalidity);
+
+    store_buf_u32(buf, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        store_buf_u32(buf, msgs[i].uid);
+        store_buf_u32(buf, msgs[i].flags);
+        store_buf_str(buf, msgs[i].keywords);
+    }
+    frame_end(buf, start);
+}
+
+void store_journal_encode_expunge(struct store_buf *buf, uint32_t id, uint32_t uidvalidity,
+                                  const uint32_t *uids, size_t n)
+{
+    size_t start = frame_begin(buf, STORE_JREC_EXPUNGE, id, uidvalidity);
+
+    store_buf_u32(buf, (uint32_t)n);
+    for (size_t i = 0; i < n; i++)
+        store_buf_u32(buf, uids[i]);
+    frame_end(buf, start);
+}
+
+void store_journal_encode_recent(struct store_buf *buf, uint32_t id, uint32_t uidvalidity,
+                                 uint32_t recent_uid)
+{
+    size_t start = frame_begin(buf, STORE_JREC_RECENT, id, uidvalidity);
+
+    store_buf_u32(buf, recent_uid);
+    frame_end(buf, start);
 }
 
 void store_journal_rec(struct store_jrec *r, uint32_t id, uint32_t uidvalidity,
                        const struct store_msg *m, const unsigned char *mime, size_t mime_len)
 {
     *r = (struct store_jrec){
+        .kind = STORE_JREC_DELIVER,
         .mailbox_id = id,
         .uidvalidity = uidvalidity,
         .uid = m->uid,
@@ -108,44 +156,113 @@ void store_journal_account(struct store_mailbox *mb, struct store_usage *usage,
     usage->messages++;
 }
 
-/* One payload into r; the strings it points to stay in the caller's buffer or are copied. */
-static bool journal_decode(const unsigned char *p, size_t len, struct store_jrec *r)
+static bool decode_deliver(struct store_rd *rd, struct store_jrec *r)
 {
-    struct store_rd rd = {p, len, false};
     uint32_t n;
 
-    memset(r, 0, sizeof(*r));
-    if (store_rd_u8(&rd) != JOURNAL_VERSION)
+    r->uid = store_rd_u32(rd);
+    r->flags = store_rd_u32(rd);
+    r->keywords = store_rd_str(rd, true);
+    r->internaldate = (int64_t)store_rd_u64(rd);
+    r->tzoff = (int32_t)store_rd_u32(rd);
+    r->size = store_rd_u64(rd);
+    r->header_size = store_rd_u32(rd);
+    n = store_rd_u32(rd);
+    if (rd->bad || rd->left != n || r->uid == 0)
         return false;
-    r->mailbox_id = store_rd_u32(&rd);
-    r->uidvalidity = store_rd_u32(&rd);
-    r->uid = store_rd_u32(&rd);
-    r->flags = store_rd_u32(&rd);
-    r->keywords = store_rd_str(&rd, true);
-    r->internaldate = (int64_t)store_rd_u64(&rd);
-    r->tzoff = (int32_t)store_rd_u32(&rd);
-    r->size = store_rd_u64(&rd);
-    r->header_size = store_rd_u32(&rd);
-    n = store_rd_u32(&rd);
-    if (rd.bad || rd.left != n || r->uid == 0) {
-        free(r->keywords);
-        r->keywords = NULL;
-        return false;
-    }
     r->mime = malloc(n ? n : 1);
     if (r->mime == NULL)
         abort();
-    memcpy(r->mime, rd.p, n);
+    memcpy(r->mime, rd->p, n);
     r->mime_len = n;
     return true;
 }
 
+/* A count of entries, each at least min bytes, that the rest of the payload can hold. */
+static bool decode_count(struct store_rd *rd, size_t min, size_t *n_r)
+{
+    uint32_t n = store_rd_u32(rd);
+
+    if (rd->bad || (size_t)n > rd->left / min)
+        return false;
+    *n_r = n;
+    return true;
+}
+
+static bool decode_flags(struct store_rd *rd, struct store_jrec *r)
+{
+    if (!decode_count(rd, 12, &r->n))
+        return false;
+    r->set = calloc(r->n + 1, sizeof(*r->set));
+    if (r->set == NULL)
+        abort();
+    for (size_t i = 0; i < r->n; i++) {
+        r->set[i].uid = store_rd_u32(rd);
+        r->set[i].flags = store_rd_u32(rd) & STORE_FLAGS_ALL;
+        r->set[i].keywords = store_rd_str(rd, true);
+    }
+    return !rd->bad && rd->left == 0;
+}
+
+static bool decode_uids(struct store_rd *rd, struct store_jrec *r)
+{
+    if (!decode_count(rd, 4, &r->n))
+        return false;
+    r->uids = calloc(r->n + 1, sizeof(*r->uids));
+    if (r->uids == NULL)
+        abort();
+    for (size_t i = 0; i < r->n; i++)
+        r->uids[i] = store_rd_u32(rd);
+    return !rd->bad && rd->left == 0;
+}
+
+static void jrec_clear(struct store_jrec *r)
+{
+    free(r->keywords);
+    free(r->mime);
+    for (size_t i = 0; r->set != NULL && i < r->n; i++)
+        free(r->set[i].keywords);
+    free(r->set);
+    free(r->uids);
+    memset(r, 0, sizeof(*r));
+}
+
+/* One payload into r (everything copied out of p). */
+static bool journal_decode(const unsigned char *p, size_t len, struct store_jrec *r)
+{
+    struct store_rd rd = {p, len, false};
+    bool ok = false;
+
+    memset(r, 0, sizeof(*r));
+    r->kind = store_rd_u8(&rd);
+    r->mailbox_id = store_rd_u32(&rd);
+    r->uidvalidity = store_rd_u32(&rd);
+    if (rd.bad)
+        return false;
+    switch (r->kind) {
+    case STORE_JREC_DELIVER:
+        ok = decode_deliver(&rd, r);
+        break;
+    case STORE_JREC_FLAGS:
+        ok = decode_flags(&rd, r);
+        break;
+    case STORE_JREC_EXPUNGE:
+        ok = decode_uids(&rd, r);
+        break;
+    case STORE_JREC_RECENT:
+        r->uid = store_rd_u32(&rd);
+        ok = !rd.bad && rd.left == 0;
+        break;
+    }
+    if (!ok)
+        jrec_clear(r);
+    return ok;
+}
+
 static void journal_free_recs(struct store_journal *j)
 {
-    for (size_t i = 0; i < j->n; i++) {
-        free(j->recs[i].keywords);
-        free(j->recs[i].mime);
-    }
+    for (size_t i = 0; i < j->n; i++)
+        jrec_clear(&j->recs[i]);
     free(j->recs);
     j->recs = NULL;
     j->n = 0;
@@ -243,6 +360,34 @@ enum store_err store_journal_open(const struct store_userctx *u, struct store_jo
     return STORE_OK;
 }
 
+enum store_err store_journal_open_shared(const struct store_userctx *u, struct store_journal *j,
+                                         struct store_error *err)
+{
+    enum store_err rc;
+
+    memset(j, 0, sizeof(*j));
+    j->path = store_journal_path(u->home);
+    j->fd = open(j->path, O_RDONLY | O_CLOEXEC);
+    if (j->fd < 0) {
+        rc = errno == ENOENT ? STORE_OK : store_fail_errno(err, errno, "open %s", j->path);
+        free(j->path);
+        j->path = NULL;
+        return rc;
+    }
+    /* A reader folding into its shadow runs beside appenders: waiting for the one that holds
+     * the journal (one fdatasync at most) means it sees only records made durable. */
+    while (flock(j->fd, LOCK_SH) != 0)
+        if (errno != EINTR) {
+            rc = store_fail_errno(err, errno, "lock %s", j->path);
+            store_journal_close(j);
+            return rc;
+        }
+    rc = journal_load(j, err);
+    if (rc != STORE_OK)
+        store_journal_close(j);
+    return rc;
+}
+
 void store_journal_close(struct store_journal *j)
 {
     journal_free_recs(j);
@@ -286,126 +431,18 @@ enum store_err store_journal_append(struct store_journal *j, const struct store_
     return STORE_OK;
 }
 
-/* A mailbox the fold adds to: loaded once, saved once. */
-struct fold_box {
-    uint32_t id;
-    bool missing, dirty;
-    struct store_mailbox mb;
-};
-
-static struct fold_box *fold_box_get(struct store_tx *tx, struct fold_box **boxes, size_t *n,
-                                     uint32_t id, struct store_error *err, enum store_err *rc)
-{
-    struct fold_box *b;
-
-    for (size_t i = 0; i < *n; i++)
-        if ((*boxes)[i].id == id)
-            return &(*boxes)[i];
-    *boxes = realloc(*boxes, (*n + 1) * sizeof(**boxes));
-    if (*boxes == NULL)
-        abort();
-    b = &(*boxes)[(*n)++];
-    memset(b, 0, sizeof(*b));
-    b->id = id;
-    *rc = store_mbx_load(tx, id, &b->mb, err);
-    if (*rc == STORE_ENOTFOUND) {
-        /* deleted since (cannot happen: a delete folds first) or a foreign record */
-        b->missing = true;
-        *rc = STORE_OK;
-    }
-    return b;
-}
-
-static enum store_err fold_one(struct store_tx *tx, const struct store_userctx *u,
-                               const struct store_jrec *r, struct fold_box *b,
-                               struct store_usage *usage, struct store_error *err)
-{
-    unsigned char k[STORE_KEY_FIXED_MAX];
-    struct store_msg m;
-    char *path;
-    bool present;
-    enum store_err rc;
-
-    /* Already in the index (a fold whose journal reset did not survive), or not this
-     * mailbox any more. */
-    if (b->missing || !store_journal_pending(r, &b->mb))
-        return STORE_OK;
-    path = store_path_body(u->home, r->mailbox_id, r->uid);
-    present = access(path, F_OK) == 0;
-    free(path);
-    if (!present)
-        return STORE_OK; /* the link was made durable before the record: not a delivery */
-    store_journal_msg(r, b->mb.highestmodseq + 1, &m);
-    rc = store_msgrec_save(tx, r->mailbox_id, &m, 0, err);
-    if (rc == STORE_OK)
-        rc = store_tx_put(tx, k, store_key_msg(k, STORE_KEY_MIME, r->mailbox_id, r->uid), r->mime,
-                          r->mime_len, err);
-    if (rc != STORE_OK)
-        return rc;
-    store_journal_account(&b->mb, usage, &m);
-    b->dirty = true;
-    return STORE_OK;
-}
-
-enum store_err store_journal_fold(struct store_tx *tx, const struct store_userctx *u,
-                                  size_t *applied_r, struct store_error *err)
-{
-    struct store_journal j = {.fd = -1};
-    struct fold_box *boxes = NULL, *b;
-    size_t nboxes = 0, applied = 0;
-    struct store_usage usage;
-    enum store_err rc;
-
-    *applied_r = 0;
-    j.path = store_journal_path(u->home);
-    j.fd = open(j.path, O_RDONLY | O_CLOEXEC);
-    if (j.fd < 0) {
-        free(j.path);
-        return errno == ENOENT ? STORE_OK : store_fail_errno(err, errno, "open journal");
-    }
-    /* A reader folding into its shadow runs beside appenders: waiting for the one that holds
-     * the journal (one fdatasync at most) means it sees only records made durable. */
-    while (flock(j.fd, LOCK_SH) != 0)
-        if (errno != EINTR) {
-            rc = store_fail_errno(err, errno, "lock %s", j.path);
-            store_journal_close(&j);
-            return rc;
-        }
-    rc = journal_load(&j, err);
-    if (rc == STORE_OK && j.n > 0)
-        rc = store_usage_load(tx, &usage, err);
-    for (size_t i = 0; rc == STORE_OK && i < j.n; i++) {
-        b = fold_box_get(tx, &boxes, &nboxes, j.recs[i].mailbox_id, err, &rc);
-        if (rc != STORE_OK)
-            break;
-        uint64_t before = usage.messages;
-        rc = fold_one(tx, u, &j.recs[i], b, &usage, err);
-        applied += usage.messages - before;
-    }
-    for (size_t i = 0; rc == STORE_OK && i < nboxes; i++)
-        if (boxes[i].dirty)
-            rc = store_mbx_save(tx, &boxes[i].mb, err);
-    if (rc == STORE_OK && applied > 0)
-        rc = store_usage_save(tx, &usage, err);
-    for (size_t i = 0; i < nboxes; i++)
-        store_mailbox_clear(&boxes[i].mb);
-    free(boxes);
-    store_journal_close(&j);
-    if (rc == STORE_OK)
-        *applied_r = applied;
-    return rc;
-}
-
 void store_journal_reset(const struct store_userctx *u)
 {
     char *path = store_journal_path(u->home);
     int fd = open(path, O_WRONLY | O_CLOEXEC);
 
-    /* Not synced, and a failure is harmless: records left behind are ones the index already
-     * has, which the next fold skips by their UIDs. */
+    /* Synced, so that a later commit that did not fold these records (a transaction that
+     * found the journal empty) can never see them come back after a crash. A reset that fails
+     * or is lost leaves records the index already has: applying them again changes nothing
+     * (store_journal_apply skips what is already so). */
     if (fd >= 0) {
-        int rc = ftruncate(fd, 0);
-        (void)rc;
+        if (ftruncate(fd, 0) == 0)
+            fdatasync(fd);
         close(fd);
     }
     free(path);

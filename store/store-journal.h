@@ -1,14 +1,31 @@
-/* The delivery journal: <home>/index.jnl, an append-only log of committed deliveries that are
- * not yet in index.tcb. A delivery is committed when its record is durable in the journal
- * (one fdatasync, where a Tokyo Cabinet transaction costs about ten syncs); any later writer of
- * the index folds the journal in first, inside its own transaction. Internal to store/. */
+/* The journal: <home>/index.jnl, an append-only log of committed changes that are not yet in
+ * index.tcb — deliveries, and the small changes of flags, expunges and \Recent. A change is
+ * committed when its record is durable in the journal (one fdatasync, where a Tokyo Cabinet
+ * transaction costs about ten syncs); any later writer of the index folds the journal in
+ * first, inside its own transaction, and readers apply it to a shadow. Internal to store/. */
 #ifndef HALYARD_STORE_JOURNAL_H
 #define HALYARD_STORE_JOURNAL_H
 
 #include "store-tx.h"
 
-/* One delivery as the journal keeps it; mime is the E record's value, kept as bytes. */
+/* What a record holds: a delivery, or a change to messages the index already has or the
+ * journal holds before it. */
+enum store_jkind {
+    STORE_JREC_DELIVER = 1, /* a new message (the format's first version byte) */
+    STORE_JREC_FLAGS = 2,   /* flags and keywords of some messages, as they are after */
+    STORE_JREC_EXPUNGE = 3, /* messages expunged */
+    STORE_JREC_RECENT = 4,  /* the mailbox's \Recent marker moved up to uid */
+};
+
+/* One message's flags after a STORE. */
+struct store_jflags {
+    uint32_t uid, flags;
+    char *keywords; /* NULL when none */
+};
+
+/* One record. A delivery's mime is the E record's value, kept as bytes. */
 struct store_jrec {
+    enum store_jkind kind;
     uint32_t mailbox_id, uidvalidity, uid, flags;
     char *keywords; /* NULL when none */
     int64_t internaldate;
@@ -17,9 +34,12 @@ struct store_jrec {
     uint32_t header_size;
     unsigned char *mime;
     size_t mime_len;
+    struct store_jflags *set; /* FLAGS: n entries */
+    uint32_t *uids;           /* EXPUNGE: n UIDs */
+    size_t n;
 };
 
-/* The journal of one user, open and locked (flock, exclusive) for appending. */
+/* The journal of one user, open and locked (flock) for appending or reading. */
 struct store_journal {
     int fd;
     char *path;
@@ -60,6 +80,10 @@ off_t store_journal_size(const struct store_userctx *u);
 enum store_err store_journal_open(const struct store_userctx *u, struct store_journal *j,
                                   struct store_error *err);
 void store_journal_close(struct store_journal *j);
+/* Reads u's journal under a shared flock (for a fold: appenders hold the index shared, so only
+ * one may be between its records and its fdatasync). No journal reads as an empty one. */
+enum store_err store_journal_open_shared(const struct store_userctx *u, struct store_journal *j,
+                                         struct store_error *err);
 
 /* Appends the records in buf (made by store_journal_encode) and makes them durable. On failure
  * the journal is cut back to where it was. */
@@ -67,13 +91,48 @@ enum store_err store_journal_append(struct store_journal *j, const struct store_
                                     struct store_error *err);
 void store_journal_encode(struct store_buf *buf, const struct store_jrec *r);
 
-/* Inside a write transaction on u's index, or a read one with a shadow (store_tx_shadow): adds
- * every journalled delivery the index does not have yet (a record whose UID is below its mailbox's
- * UIDNEXT is already in). *applied_r counts what was added. The journal itself is emptied by
- * store_journal_reset after the commit. */
+/* The change records: flags of n messages (uid, flags, keywords as they are after the
+ * change), an expunge of n UIDs, the \Recent marker of a mailbox moved up to recent_uid. */
+void store_journal_encode_flags(struct store_buf *buf, uint32_t id, uint32_t uidvalidity,
+                                const struct store_msg *msgs, size_t n);
+void store_journal_encode_expunge(struct store_buf *buf, uint32_t id, uint32_t uidvalidity,
+                                  const uint32_t *uids, size_t n);
+void store_journal_encode_recent(struct store_buf *buf, uint32_t id, uint32_t uidvalidity,
+                                 uint32_t recent_uid);
+
+/* What applying records leaves to do after the commit: body files of expunged messages. */
+struct store_fold_out {
+    char **unlink;
+    size_t n, cap;
+};
+void store_fold_out_free(struct store_fold_out *out);
+
+/* Applies j's records in order to tx, as the index would have them: a delivery whose UID is at
+ * or above its mailbox's UIDNEXT (same UIDVALIDITY, body file present) is added, each change
+ * record that changes something takes its mailbox's next MODSEQ (one for the whole record), and
+ * what is already so is skipped (records replayed after a fold whose reset did not survive).
+ * out (NULL in a shadow) collects the body files to unlink once the change is committed. */
+enum store_err store_journal_apply(struct store_tx *tx, const struct store_userctx *u,
+                                   const struct store_journal *j, struct store_fold_out *out,
+                                   struct store_error *err);
+
+/* Inside a write transaction on u's index, or a read one with a shadow (store_tx_shadow): opens
+ * the journal (shared flock) and applies it. *applied_r counts the records read. The journal
+ * itself is emptied by store_journal_reset after the commit. */
 enum store_err store_journal_fold(struct store_tx *tx, const struct store_userctx *u,
-                                  size_t *applied_r, struct store_error *err);
-/* After the commit of a fold, still holding the index: the journal is empty again. */
+                                  size_t *applied_r, struct store_fold_out *out,
+                                  struct store_error *err);
+/* After the commit of a fold, still holding the index: the journal is empty again, durably
+ * (so records of this fold never come back after a later commit that did not fold them). */
 void store_journal_reset(const struct store_userctx *u);
+
+/* A change made through the journal: fn runs in a read transaction on u's index whose shadow
+ * holds the journal applied, so it sees the current state, and whose writes go nowhere; fn
+ * encodes its records into buf, which are then appended with one fdatasync. Past
+ * STORE_JOURNAL_FOLD_AT the journal is folded into the index afterwards. *done_r is false when
+ * the journal path declined (no index yet, or a journal past STORE_JOURNAL_HARD_MAX): nothing
+ * was done, and the caller makes the change in a write transaction instead. */
+enum store_err store_journal_change(struct store_userctx *u, store_tx_fn *fn, void *ctx,
+                                    struct store_buf *buf, bool *done_r, struct store_error *err);
 
 #endif

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store-tx.h"
+#include "store-journal.h"
 
 struct get_ctx {
     const char *canon;
@@ -262,22 +262,8 @@ enum store_err store_mailbox_list(struct store *st, const char *user, const char
 
 struct recent_ctx {
     uint32_t id, first;
-    bool due; /* recent_peek: there are messages to take */
+    struct store_buf *journal; /* journal path: the change is encoded here */
 };
-
-static enum store_err recent_peek(struct store_tx *tx, void *vctx, struct store_error *err)
-{
-    struct recent_ctx *c = vctx;
-    struct store_mailbox mb;
-    enum store_err rc = store_mbx_load(tx, c->id, &mb, err);
-
-    if (rc != STORE_OK)
-        return rc;
-    c->first = mb.recent_uid + 1;
-    c->due = mb.recent_uid + 1 < mb.uidnext;
-    store_mailbox_clear(&mb);
-    return STORE_OK;
-}
 
 static enum store_err recent_fn(struct store_tx *tx, void *vctx, struct store_error *err)
 {
@@ -290,6 +276,8 @@ static enum store_err recent_fn(struct store_tx *tx, void *vctx, struct store_er
     c->first = mb.recent_uid + 1;
     if (mb.recent_uid + 1 < mb.uidnext) {
         mb.recent_uid = mb.uidnext - 1;
+        if (c->journal != NULL)
+            store_journal_encode_recent(c->journal, c->id, mb.uidvalidity, mb.recent_uid);
         rc = store_mbx_save(tx, &mb, err);
     }
     store_mailbox_clear(&mb);
@@ -300,15 +288,19 @@ enum store_err store_mailbox_take_recent(struct store *st, const char *user, uin
                                          uint32_t *first_recent_r, struct store_error *err)
 {
     struct store_userctx u;
-    struct recent_ctx c = {id, 0, false};
+    struct store_buf journal = {0};
+    struct recent_ctx c = {id, 0, &journal};
     enum store_err rc = store_userctx_init(&u, st, user, err);
+    bool done = false;
 
-    /* Most SELECTs find nothing new: a read says so without a write transaction's syncs. */
+    /* Most SELECTs find nothing new and write nothing; the others one journal record. */
     if (rc == STORE_OK)
-        rc = store_user_tx(&u, STORE_TX_READ, recent_peek, &c, err);
-    if (rc == STORE_OK && c.due)
+        rc = store_journal_change(&u, recent_fn, &c, &journal, &done, err);
+    c.journal = NULL;
+    if (rc == STORE_OK && !done)
         rc = store_user_tx(&u, STORE_TX_WRITE, recent_fn, &c, err);
     *first_recent_r = c.first;
+    store_buf_free(&journal);
     store_userctx_free(&u);
     return rc;
 }
