@@ -219,6 +219,15 @@ static enum store_err dlv_fn(struct store_tx *tx, void *vctx, struct store_error
     return rc;
 }
 
+/* An APPEND comes from a client, which reads the journal at every command. */
+static off_t fold_at(const struct dlv_ctx *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (c->d[i]->append)
+            return STORE_JOURNAL_FOLD_READERS_AT;
+    return STORE_JOURNAL_FOLD_AT;
+}
+
 /* The journal path, under a shared lock on the index: links and records as in dlv_fn, the
  * records appended to the journal with one fdatasync instead of an index transaction. */
 static enum store_err jdlv_fn(struct store_tx *tx, void *vctx, struct store_error *err)
@@ -260,7 +269,7 @@ static enum store_err jdlv_fn(struct store_tx *tx, void *vctx, struct store_erro
     STORE_FAULT("deliver-commit");
     if (rc == STORE_OK && delivered > 0)
         rc = store_journal_append(&j, c->journal, err);
-    if (rc == STORE_OK && j.end > STORE_JOURNAL_FOLD_AT)
+    if (rc == STORE_OK && j.end > fold_at(c))
         c->fold_due = true;
     store_journal_close(&j);
     if (rc == STORE_OK)

@@ -53,6 +53,10 @@ struct store_journal {
 #define STORE_JOURNAL_HARD_MAX (1024 * 1024)
 /* Past this many bytes store_deliver asks its caller to fold (store_delivery.fold_due). */
 #define STORE_JOURNAL_FOLD_AT (64 * 1024)
+/* Past this many bytes a change made through the journal folds it, and an APPEND asks its
+ * caller to: where a client reads, every read applies the whole journal to its shadow, so it
+ * is kept shorter than where only deliveries come. */
+#define STORE_JOURNAL_FOLD_READERS_AT (16 * 1024)
 
 char *store_journal_path(const char *home);
 
