@@ -56,7 +56,7 @@ struct store_journal {
 /* Past this many bytes a change made through the journal folds it, and an APPEND asks its
  * caller to: where a client reads, every read applies the whole journal to its shadow, so it
  * is kept shorter than where only deliveries come. */
-#define STORE_JOURNAL_FOLD_READERS_AT (16 * 1024)
+#define STORE_JOURNAL_FOLD_READERS_AT (4 * 1024)
 
 char *store_journal_path(const char *home);
 
