@@ -39,6 +39,7 @@ struct store_tx {
     TCBDB *bdb;
     const char *path;
     struct shadow *shadow;
+    bool reader; /* opened as a reader (not to roll back a dead writer's WAL) */
 };
 
 /* Tokyo Cabinet refuses a second open of one path in a process (TCETHREAD), so threads of a
@@ -48,6 +49,11 @@ struct path_lock {
     char *path;
     pthread_mutex_t mu;
     unsigned refs;
+    /* a reader's handle kept after its transaction, unlocked (see "reader handles kept") */
+    TCBDB *cached;
+    uint64_t gen;  /* the file's generation it was current at */
+    int genfd;     /* <path>.gen, open while a handle is cached (-1: none yet) */
+    uint64_t used; /* for choosing which one to close */
 };
 
 /* Debian builds Tokyo Cabinet with TCMICROYIELD, a testing aid that yields the CPU from inside
@@ -79,6 +85,7 @@ static struct path_lock *path_lock_ref(const char *path)
         if (pl == NULL || (pl->path = strdup(path)) == NULL)
             abort();
         pthread_mutex_init(&pl->mu, NULL);
+        pl->genfd = -1;
         pl->next = registry;
         registry = pl;
     }
@@ -87,19 +94,24 @@ static struct path_lock *path_lock_ref(const char *path)
     return pl;
 }
 
-static void path_lock_unref(struct path_lock *pl)
+/* Frees pl, unlinked from the registry (registry_mu held, no references, nothing cached). */
+static void path_lock_free(struct path_lock *pl)
 {
     struct path_lock **pp;
 
+    for (pp = &registry; *pp != pl; pp = &(*pp)->next)
+        ;
+    *pp = pl->next;
+    pthread_mutex_destroy(&pl->mu);
+    free(pl->path);
+    free(pl);
+}
+
+static void path_lock_unref(struct path_lock *pl)
+{
     pthread_mutex_lock(&registry_mu);
-    if (--pl->refs == 0) {
-        for (pp = &registry; *pp != pl; pp = &(*pp)->next)
-            ;
-        *pp = pl->next;
-        pthread_mutex_destroy(&pl->mu);
-        free(pl->path);
-        free(pl);
-    }
+    if (--pl->refs == 0 && pl->cached == NULL)
+        path_lock_free(pl);
     pthread_mutex_unlock(&registry_mu);
 }
 
@@ -168,6 +180,48 @@ static bool wal_exists(const char *path)
  * and has not yet taken its lock to write the header, so it is worth a few more tries. */
 #define TORN_HEADER_RETRIES 3
 
+#define CACHED_MAX    32  /* handles a process keeps */
+#define CACHED_LEAVES 256 /* Tokyo Cabinet's leaf and node caches of a reader's handle */
+#define CACHED_NODES  64
+
+static unsigned ncached; /* under registry_mu */
+static uint64_t cache_clock;
+
+static char *gen_path(const char *path)
+{
+    size_t n = strlen(path);
+    char *g = malloc(n + sizeof(".gen"));
+
+    if (g == NULL)
+        abort();
+    memcpy(g, path, n);
+    memcpy(g + n, ".gen", sizeof(".gen"));
+    return g;
+}
+
+static uint64_t gen_read(int fd)
+{
+    unsigned char b[8];
+
+    return fd >= 0 && pread(fd, b, sizeof(b), 0) == (ssize_t)sizeof(b) ? store_be64_get(b) : 0;
+}
+
+/* A writer holding path exclusively: readers' kept handles are not current any more. */
+static void gen_advance(const char *path)
+{
+    char *g = gen_path(path);
+    int fd = open(g, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    unsigned char b[8];
+
+    if (fd >= 0) {
+        store_be64_put(b, gen_read(fd) + 1);
+        if (pwrite(fd, b, sizeof(b), 0) != (ssize_t)sizeof(b))
+            ftruncate(fd, 0); /* reads as 0: every kept handle older than that is dropped */
+        close(fd);
+    }
+    free(g);
+}
+
 /* Whether the file tx->bdb holds (and has locked) is still the one at tx->path. */
 static bool same_file(struct store_tx *tx)
 {
@@ -204,11 +258,17 @@ static enum store_err tx_open(struct store_tx *tx, enum store_tx_mode mode, uint
         tx->bdb = tcbdbnew();
         if (tx->bdb == NULL)
             abort();
+        tx->reader = (omode & BDBOREADER) != 0;
+        if (tx->reader)
+            tcbdbsetcache(tx->bdb, CACHED_LEAVES, CACHED_NODES);
         fresh = mode == STORE_TX_CREATE && stat(tx->path, &sb) == 0 && sb.st_size == 0;
         errno = 0;
         if (tcbdbopen(tx->bdb, tx->path, omode)) {
-            if (!fresh && same_file(tx))
+            if (!fresh && same_file(tx)) {
+                if (!tx->reader)
+                    gen_advance(tx->path);
                 return STORE_OK;
+            }
             if (!fresh) {
                 /* A bulk writer renamed a new file over the one opened before its lock was
                  * had: what it holds is the past. Open the path again. */
@@ -251,6 +311,151 @@ static enum store_err tx_open(struct store_tx *tx, enum store_tx_mode mode, uint
         if (delay < BACKOFF_MAX_US)
             delay *= 2;
     }
+}
+
+/* ---- reader handles kept between transactions ---- */
+
+/* Opening a Tokyo Cabinet file costs a dozen system calls (its realpath alone one readlink per
+ * path component), a mapping and the parse of its meta, and every leaf a reader loaded is
+ * forgotten at the close. So a reader's handle is kept after its transaction, its lock let
+ * go, in its path's entry, and the next read of the path takes it again once it is shown
+ * current: the path still names the file it holds (same_file), no WAL says a writer died in it,
+ * and the file's generation is the one the handle was last current at. The generation is a
+ * counter in <path>.gen that every writer advances as soon as it holds the file exclusively,
+ * before it changes anything, so a writer that dies half-way has advanced it too. */
+/* fcntl lock on the handle's own descriptor, the lock Tokyo Cabinet itself takes (whole file,
+ * shared for a reader). */
+static bool file_lock(TCBDB *bdb, short type)
+{
+    struct flock fl = {.l_type = type, .l_whence = SEEK_SET};
+
+    return fcntl(bdb->hdb->fd, F_SETLK, &fl) == 0;
+}
+
+static void cached_close(struct path_lock *pl)
+{
+    if (pl->cached != NULL) {
+        tcbdbclose(pl->cached);
+        tcbdbdel(pl->cached);
+        pl->cached = NULL;
+        pthread_mutex_lock(&registry_mu);
+        ncached--;
+        pthread_mutex_unlock(&registry_mu);
+    }
+    if (pl->genfd >= 0)
+        close(pl->genfd);
+    pl->genfd = -1;
+}
+
+/* The kept handle of pl (path mutex held), locked shared and current, into tx: STORE_OK with
+ * tx->bdb set, STORE_OK without (none, or not current: closed), or STORE_EBUSY. */
+static enum store_err cached_take(struct path_lock *pl, struct store_tx *tx, uint64_t deadline_us,
+                                  struct store_error *err)
+{
+    unsigned delay = BACKOFF_FIRST_US;
+    uint64_t now;
+
+    if (pl->cached == NULL)
+        return STORE_OK;
+    while (!file_lock(pl->cached, F_RDLCK)) {
+        now = now_us();
+        if ((errno != EAGAIN && errno != EACCES) || now >= deadline_us) {
+            cached_close(pl);
+            if (now >= deadline_us)
+                return store_fail(err, STORE_EBUSY, "%s: still locked after the retry bound",
+                                  tx->path);
+            return STORE_OK;
+        }
+        if (delay > deadline_us - now)
+            delay = (unsigned)(deadline_us - now);
+        usleep(delay / 2 + jitter(delay / 2 + 1));
+        if (delay < BACKOFF_MAX_US)
+            delay *= 2;
+    }
+    tx->bdb = pl->cached;
+    if (pl->genfd < 0) {
+        char *g = gen_path(tx->path);
+        pl->genfd = open(g, O_RDONLY | O_CLOEXEC);
+        free(g);
+    }
+    if (wal_exists(tx->path) || !same_file(tx) || gen_read(pl->genfd) != pl->gen) {
+        file_lock(pl->cached, F_UNLCK);
+        tx->bdb = NULL;
+        cached_close(pl);
+        return STORE_OK;
+    }
+    pl->cached = NULL; /* in use; counted still */
+    return STORE_OK;
+}
+
+void store_tx_forget(struct store *st, const char *path)
+{
+    struct path_lock *pl = path_lock_ref(path);
+
+    (void)st;
+    pthread_mutex_lock(&pl->mu);
+    cached_close(pl);
+    pthread_mutex_unlock(&pl->mu);
+    path_lock_unref(pl);
+}
+
+/* Closes the least recently used handle no thread is using (registry_mu held). */
+static bool cached_evict(void)
+{
+    struct path_lock *victim = NULL;
+
+    for (struct path_lock *pl = registry; pl != NULL; pl = pl->next)
+        if (pl->refs == 0 && pl->cached != NULL && (victim == NULL || pl->used < victim->used))
+            victim = pl;
+    if (victim == NULL)
+        return false;
+    tcbdbclose(victim->cached);
+    tcbdbdel(victim->cached);
+    victim->cached = NULL;
+    if (victim->genfd >= 0)
+        close(victim->genfd);
+    ncached--;
+    path_lock_free(victim);
+    return true;
+}
+
+/* After a read on tx->bdb (still locked): keep it in pl, unlocked, or close it. was_cached says
+ * it is already counted. */
+static void cached_keep(struct path_lock *pl, struct store_tx *tx, bool was_cached)
+{
+    bool keep = true;
+
+    if (pl->genfd < 0) {
+        char *g = gen_path(tx->path);
+        pl->genfd = open(g, O_RDONLY | O_CLOEXEC);
+        free(g);
+    }
+    pl->gen = gen_read(pl->genfd);
+    pthread_mutex_lock(&registry_mu);
+    if (!was_cached) {
+        if (ncached >= CACHED_MAX && !cached_evict())
+            keep = false;
+        else
+            ncached++;
+    }
+    pl->used = ++cache_clock;
+    pthread_mutex_unlock(&registry_mu);
+    if (keep && file_lock(tx->bdb, F_UNLCK)) {
+        pl->cached = tx->bdb;
+        tx->bdb = NULL;
+        return;
+    }
+    if (keep) {
+        pthread_mutex_lock(&registry_mu);
+        ncached--;
+        pthread_mutex_unlock(&registry_mu);
+    }
+    tcbdbclose(tx->bdb);
+    tcbdbdel(tx->bdb);
+    tx->bdb = NULL;
+    if (pl->genfd >= 0)
+        close(pl->genfd);
+    pl->genfd = -1;
 }
 
 /* ---- bulk changes on a copy ---- */
@@ -509,11 +714,12 @@ enum store_err store_tx_run_then(struct store *st, const char *path, enum store_
                                  store_tx_fn *fn, void *ctx, store_tx_after_fn *after,
                                  struct store_error *err)
 {
-    struct store_tx tx = {NULL, path, NULL};
+    struct store_tx tx = {NULL, path, NULL, false};
     uint64_t deadline = now_us() + (uint64_t)st->lock_timeout_ms * 1000u;
     struct path_lock *pl = path_lock_ref(path);
     struct timespec abs;
     enum store_err rc;
+    bool was_cached;
     int e;
 
     clock_gettime(CLOCK_REALTIME, &abs);
@@ -531,14 +737,23 @@ enum store_err store_tx_run_then(struct store *st, const char *path, enum store_
                               path);
         return store_fail_errno(err, e, "lock %s", path);
     }
-    rc = tx_open(&tx, mode, deadline, err);
+    rc = mode == STORE_TX_READ ? cached_take(pl, &tx, deadline, err) : STORE_OK;
+    was_cached = tx.bdb != NULL;
+    if (rc == STORE_OK && tx.bdb == NULL) {
+        cached_close(pl); /* a writer; Tokyo Cabinet opens a path once per process */
+        rc = tx_open(&tx, mode, deadline, err);
+    }
     if (rc == STORE_OK) {
         rc = tx_body(&tx, mode, fn, ctx, after, err);
-        /* After a successful commit the data is durable; a failing close must not make the
-         * caller report failure (an MTA would then deliver the message twice). */
-        tcbdbclose(tx.bdb);
-        tcbdbdel(tx.bdb);
         shadow_free(&tx.shadow);
+        if (mode == STORE_TX_READ && tx.reader)
+            cached_keep(pl, &tx, was_cached);
+        else {
+            /* After a successful commit the data is durable; a failing close must not make
+             * the caller report failure (an MTA would then deliver the message twice). */
+            tcbdbclose(tx.bdb);
+            tcbdbdel(tx.bdb);
+        }
     }
     pthread_mutex_unlock(&pl->mu);
     path_lock_unref(pl);

@@ -98,6 +98,11 @@ enum store_err store_tx_run_then(struct store *st, const char *path, enum store_
                                  store_tx_fn *fn, void *ctx, store_tx_after_fn *after,
                                  struct store_error *err);
 
+/* Closes the reader's handle this process keeps for path, if any (store-index.c keeps one
+ * between reads while no writer changes the file): for a look at the file as it is, damage
+ * included. */
+void store_tx_forget(struct store *st, const char *path);
+
 /* Gets key's value: STORE_OK with *val_r (malloc'd, NUL-terminated beyond *len_r; caller
  * frees), STORE_ENOTFOUND, or STORE_EIO. */
 enum store_err store_tx_get(struct store_tx *tx, const void *key, size_t klen, void **val_r,

@@ -100,6 +100,9 @@ static enum store_err user_check(struct store_rc_run *run, bool *lost_r, bool *m
         snprintf(why, whylen, "index.tcb is empty");
         return STORE_OK;
     }
+    /* the file as it is now, not a handle this process kept from before (damage does not
+     * advance the file's generation) */
+    store_tx_forget(run->u.st, run->u.index);
     rc = store_user_tx(&run->u, run->opt->repair ? STORE_TX_WRITE : STORE_TX_READ, user_check_fn,
                        &c, err);
     /* Tokyo Cabinet refusing a file we may read and write means its content is broken. */
