@@ -180,7 +180,7 @@ static bool wal_exists(const char *path)
  * and has not yet taken its lock to write the header, so it is worth a few more tries. */
 #define TORN_HEADER_RETRIES 3
 
-#define CACHED_MAX    32  /* handles a process keeps */
+#define CACHED_MAX    128 /* handles a process keeps */
 #define CACHED_LEAVES 256 /* Tokyo Cabinet's leaf and node caches of a reader's handle */
 #define CACHED_NODES  64
 
@@ -385,6 +385,7 @@ static enum store_err cached_take(struct path_lock *pl, struct store_tx *tx, uin
         return STORE_OK;
     }
     pl->cached = NULL; /* in use; counted still */
+    tx->reader = true;
     return STORE_OK;
 }
 
