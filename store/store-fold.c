@@ -320,7 +320,6 @@ enum store_err store_journal_change(struct store_userctx *u, store_tx_fn *fn, vo
                                     struct store_buf *buf, bool *done_r, struct store_error *err)
 {
     struct change c = {u, fn, ctx, buf, false, false};
-    struct store_error ferr;
     enum store_err rc;
 
     *done_r = false;
@@ -331,9 +330,9 @@ enum store_err store_journal_change(struct store_userctx *u, store_tx_fn *fn, vo
     if (rc != STORE_OK || c.declined)
         return rc;
     *done_r = true;
-    /* The change is committed; a fold that fails now leaves it in the journal, where every
-     * reader sees it and the next writer folds it. */
+    /* The change is committed; a fold that fails leaves it in the journal, where every reader
+     * sees it and the next writer folds it. */
     if (c.fold_due)
-        store_fold(u->st, u->user, &ferr);
+        store_fold_later(u->st, u->user);
     return STORE_OK;
 }

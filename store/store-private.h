@@ -12,6 +12,7 @@ struct store {
     unsigned lock_timeout_ms;
     store_hook_fn *hook;
     void *hook_ctx;
+    store_fold_error_fn *fold_error;
 };
 
 /* ---- errors (store-error.c) ---- */

@@ -440,6 +440,15 @@ struct store_delivery {
  * the code of the first failure. Creates a missing user folder. */
 enum store_err store_deliver(struct store *st, struct store_delivery *d, size_t n);
 
+/* Queues a fold of the user's journal for this process's fold thread (started at the first
+ * request), so that whoever asked does not wait for it; a full queue drops the request (the
+ * next writer folds anyway). A failure is described in one line to the function set with
+ * store_set_fold_error (a daemon's log). Only
+ * one store per process may use it; call it after any fork(). */
+void store_fold_later(struct store *st, const char *user);
+typedef void store_fold_error_fn(const char *line);
+void store_set_fold_error(struct store *st, store_fold_error_fn *fn);
+
 /* Folds the user's delivery journal into the index now. Any later access does it anyway; a
  * delivery agent calls this when fold_due says so, so that readers find the journal short. */
 enum store_err store_fold(struct store *st, const char *user, struct store_error *err);

@@ -161,9 +161,9 @@ static void append_work(struct imap_session *s, const struct imap_cmd *cmd, FILE
             strcmp(d.user, s->sel.owner) == 0)
             imap_sync(s, out);
         imap_out_tagged(out, cmd, "OK", "[APPENDUID %u %u] APPEND completed", d.uidvalidity, d.uid);
-        /* committed and answered; folding keeps the journal every read applies short */
+        /* folding keeps the journal every read applies short */
         if (d.fold_due)
-            store_fold(imapd_store(), d.user, &d.err);
+            store_fold_later(imapd_store(), d.user);
     }
 out:
     imap_mbox_close(&m);

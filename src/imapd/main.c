@@ -202,6 +202,7 @@ static int imapd_on_config(struct server *srv, bool reload)
         .args_max = (unsigned)conf_int(server_conf(srv), "service.imap.maxarguments"),
     };
     notify_configure(imapd_store_handle, server_conf(srv), "imapd");
+    store_set_fold_error(imapd_store_handle, log_warning_line);
     imap_idle_configure(srv, server_conf(srv));
     return 0;
 }

@@ -56,3 +56,8 @@ void log_ctx_msg(int prio, const struct log_ctx *ctx, const char *fmt, ...)
         fprintf(stderr, "%s[%d]: %s (session=%s client=%s%s%s)\n", log_ident, (int)getpid(), msg,
                 session, client, *user ? " user=" : "", user);
 }
+
+void log_warning_line(const char *line)
+{
+    log_warning("%s", line);
+}

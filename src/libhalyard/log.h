@@ -20,7 +20,9 @@ void log_ctx_msg(int prio, const struct log_ctx *ctx, const char *fmt, ...)
 
 #define log_err(...)     log_ctx_msg(LOG_ERR, NULL, __VA_ARGS__)
 #define log_warning(...) log_ctx_msg(LOG_WARNING, NULL, __VA_ARGS__)
-#define log_info(...)    log_ctx_msg(LOG_INFO, NULL, __VA_ARGS__)
-#define log_debug(...)   log_ctx_msg(LOG_DEBUG, NULL, __VA_ARGS__)
+/* One line as a warning: for libraries that report through a function pointer. */
+void log_warning_line(const char *line);
+#define log_info(...)  log_ctx_msg(LOG_INFO, NULL, __VA_ARGS__)
+#define log_debug(...) log_ctx_msg(LOG_DEBUG, NULL, __VA_ARGS__)
 
 #endif

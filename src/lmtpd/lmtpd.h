@@ -36,8 +36,4 @@ void lmtpd_rcpt_resolve(struct store *st, const struct conf *conf, struct lmtpd_
 void lmtpd_deliver(struct store *st, struct store_spool *spool, struct lmtpd_rcpt *rcpts,
                    unsigned n);
 
-/* Queues user for a fold of its delivery journal on lmtpd's background thread (started on the
- * first request); see store_fold(). */
-void lmtpd_fold_request(struct store *st, const char *user);
-
 #endif

@@ -189,7 +189,7 @@ static void lmtpd_deliver_work(void *arg)
     lmtpd_deliver(lmtpd_store_handle, s->spool, s->rcpts, s->nrcpts);
     for (unsigned i = 0; i < s->nrcpts; i++)
         if (s->rcpts[i].accepted && s->rcpts[i].fold_due)
-            lmtpd_fold_request(lmtpd_store_handle, s->rcpts[i].user);
+            store_fold_later(lmtpd_store_handle, s->rcpts[i].user);
 }
 
 static void lmtpd_deliver_done(void *arg)
@@ -395,6 +395,7 @@ static int lmtpd_on_config(struct server *srv, bool reload)
     if (moved)
         log_warning("store.partition.primary.path changed: restart lmtpd to use it");
     notify_configure(lmtpd_store_handle, server_conf(srv), "lmtpd");
+    store_set_fold_error(lmtpd_store_handle, log_warning_line);
     return 0;
 }
 

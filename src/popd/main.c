@@ -164,6 +164,7 @@ static int popd_on_config(struct server *srv, bool reload)
     if (moved)
         log_warning("store.partition.primary.path changed: restart popd to use it");
     notify_configure(popd_store_handle, server_conf(srv), "popd");
+    store_set_fold_error(popd_store_handle, log_warning_line);
     return 0;
 }
 
