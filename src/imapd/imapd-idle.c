@@ -2,7 +2,10 @@
  * and subscribes to the event key of every mailbox one of its sessions idles on; an event
  * makes those sessions look at the store (imap_sync on a pool thread) and send what changed.
  * An idling session holds no thread and no timer of its own: one process-wide tick writes the
- * keep-alives and, while enpd is unreachable, makes idlers look at the store themselves. */
+ * keep-alives and, while enpd is unreachable, makes idlers look at the store themselves.
+ * A subscription counts from enpd's answer to it, not from its sending: enpd may read another
+ * connection's PUBLISH first (it serves connections in no set order, and at socket activation
+ * a whole backlog at once), so the look that catches up with the store runs on the answer. */
 #include <errno.h>
 #include <pthread.h>
 #include <netinet/in.h>
@@ -49,6 +52,7 @@ struct imap_idle_key {
     size_t n, cap;
     uint64_t gen;
     struct idle_changes *changes;
+    unsigned unanswered; /* its SUBSCRIBEs written on this connection, not yet answered */
 };
 
 static struct {
@@ -63,6 +67,11 @@ static struct {
     unsigned retry_s;
     char in[IDLE_IN_MAX];
     size_t in_len;
+    bool greeted; /* the first line on a connection is enpd's greeting (or refusal) */
+    /* what enpd's next answers are for, in the order the commands were written: the key of a
+     * SUBSCRIBE, NULL for an UNSUBSCRIBE or a key dropped since */
+    struct imap_idle_key **asked;
+    size_t asked_head, asked_len, asked_cap;
     /* idlers and their keys */
     struct imap_idle_key *keys;
     struct imap_session *idlers;
@@ -111,6 +120,49 @@ static int idle_on_retry(sd_event_source *src, uint64_t usec, void *ud)
     return 0;
 }
 
+/* Notes that enpd will answer one more command; k: a SUBSCRIBE of that key. */
+static bool idle_asked_push(struct imap_idle_key *k)
+{
+    if (idle.asked_len == idle.asked_cap) {
+        size_t live = idle.asked_len - idle.asked_head;
+        if (idle.asked_head > 0) { /* room at the front: move the unanswered there */
+            memmove(idle.asked, idle.asked + idle.asked_head, live * sizeof(*idle.asked));
+        } else {
+            size_t cap = idle.asked_cap ? 2 * idle.asked_cap : 64;
+            struct imap_idle_key **v = realloc(idle.asked, cap * sizeof(*v));
+            if (v == NULL)
+                return false;
+            idle.asked = v;
+            idle.asked_cap = cap;
+        }
+        idle.asked_head = 0;
+        idle.asked_len = live;
+    }
+    idle.asked[idle.asked_len++] = k;
+    if (k != NULL)
+        k->unanswered++;
+    return true;
+}
+
+/* A key going away: its unanswered SUBSCRIBEs are answered into the void. */
+static void idle_asked_forget(const struct imap_idle_key *k)
+{
+    unsigned left = k->unanswered;
+
+    for (size_t i = idle.asked_head; left > 0 && i < idle.asked_len; i++)
+        if (idle.asked[i] == k) {
+            idle.asked[i] = NULL;
+            left--;
+        }
+}
+
+static void idle_asked_clear(void)
+{
+    idle.asked_head = idle.asked_len = 0;
+    for (struct imap_idle_key *k = idle.keys; k != NULL; k = k->next)
+        k->unanswered = 0;
+}
+
 static void idle_disconnect(const char *why)
 {
     idle.io = sd_event_source_disable_unref(idle.io);
@@ -118,6 +170,8 @@ static void idle_disconnect(const char *why)
         close(idle.fd);
     idle.fd = -1;
     idle.in_len = 0;
+    idle.greeted = false;
+    idle_asked_clear();
     if (why != NULL && !idle.down_logged)
         log_warning("enpd at %s:%s unreachable (%s): idling sessions look at the store every "
                     "%u s until it is back",
@@ -147,13 +201,15 @@ static bool idle_send(const char *line, size_t len)
     return false;
 }
 
-static void idle_subscribe(const struct imap_idle_key *k, bool on)
+static void idle_subscribe(struct imap_idle_key *k, bool on)
 {
     char line[2100];
     int n = snprintf(line, sizeof(line), "%s %s\r\n", on ? "SUBSCRIBE" : "UNSUBSCRIBE", k->key);
 
-    if (n > 0 && (size_t)n < sizeof(line))
-        idle_send(line, (size_t)n);
+    if (n <= 0 || (size_t)n >= sizeof(line) || !idle_send(line, (size_t)n))
+        return;
+    if (!idle_asked_push(on ? k : NULL))
+        idle_disconnect("out of memory"); /* answers could no longer be told apart */
 }
 
 static void idle_poke(struct imap_session *s);
@@ -165,12 +221,31 @@ static void idle_keys_stale(void)
         k->gen++;
 }
 
+/* enpd answered the oldest command still unanswered: from a SUBSCRIBE's answer on, every
+ * event of its key reaches us, so this is when its sessions look at what came before. */
+static void idle_answer(void)
+{
+    struct imap_idle_key *k;
+
+    if (idle.asked_head == idle.asked_len)
+        return; /* an -ERR of enpd's own (idle, shutting down): it closes next */
+    k = idle.asked[idle.asked_head++];
+    if (idle.asked_head == idle.asked_len)
+        idle.asked_head = idle.asked_len = 0;
+    if (k == NULL)
+        return;
+    k->unanswered--;
+    k->gen++;
+    for (size_t i = 0; i < k->n; i++)
+        idle_poke(k->sessions[i]);
+}
+
 static void idle_event(const char *line, size_t len)
 {
     const char *key, *sp;
 
     if (len < 6 || memcmp(line, "EVENT ", 6) != 0)
-        return; /* +OK replies and the greeting */
+        return;
     key = line + 6;
     sp = memchr(key, ' ', len - 6);
     size_t klen = sp != NULL ? (size_t)(sp - key) : len - 6;
@@ -205,12 +280,13 @@ static int idle_on_io(sd_event_source *src, int fd, uint32_t revents, void *ud)
             log_info("enpd at %s:%s reached again: idling sessions follow its events", idle.t.host,
                      idle.t.port);
         idle.down_logged = false;
+        /* what happened while enpd was away is not in its events: each key's sessions look
+         * once enpd has answered its SUBSCRIBE (idle_answer); the others look now */
         for (struct imap_idle_key *k = idle.keys; k != NULL && idle.connected; k = k->next)
             idle_subscribe(k, true);
-        /* what happened while enpd was away is not in its events: look once */
-        idle_keys_stale();
         for (struct imap_session *s = idle.idlers; s != NULL; s = s->idle_next)
-            idle_poke(s);
+            if (s->idle_key == NULL)
+                idle_poke(s);
         return 0;
     }
     if (!(revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
@@ -230,7 +306,12 @@ static int idle_on_io(sd_event_source *src, int fd, uint32_t revents, void *ud)
             len--;
         if (len >= 4 && memcmp(p, "-ERR", 4) == 0)
             log_warning("enpd: %.*s", (int)len, p);
-        idle_event(p, len);
+        if (!idle.greeted)
+            idle.greeted = true;
+        else if ((len >= 3 && memcmp(p, "+OK", 3) == 0) || (len >= 4 && memcmp(p, "-ERR", 4) == 0))
+            idle_answer();
+        else
+            idle_event(p, len);
         p = nl + 1;
     }
     idle.in_len = (size_t)(end - p);
@@ -460,6 +541,7 @@ static void idle_key_unref(struct imap_idle_key *k, struct imap_session *s)
     if (k->n > 0)
         return;
     idle_subscribe(k, false);
+    idle_asked_forget(k);
     for (pp = &idle.keys; *pp != k; pp = &(*pp)->next)
         ;
     *pp = k->next;
@@ -515,8 +597,10 @@ void imap_cmd_idle(struct imap_session *s, struct imap_cmd **cmd)
     }
     idle_connect();
     conn_puts(s->conn, "+ idling\r\n");
-    /* whatever changed since the last command is reported at once */
-    idle_poke(s);
+    /* whatever changed since the last command is reported at once, or, while enpd has not yet
+     * answered the key's SUBSCRIBE, on its answer (which makes every session of the key look) */
+    if (s->idle_key == NULL || s->idle_key->unanswered == 0)
+        idle_poke(s);
 }
 
 ssize_t imap_idle_input(struct imap_session *s, const char *data, size_t len)

@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "imapd-args.h"
 #include "imapd.h"
+#include "notify.h"
 #include "tls.h"
 
 bool imap_password_allowed(struct imap_session *s)
@@ -209,6 +210,7 @@ static void imap_login_done(void *arg)
     s->limits = l->auth.limits;
     s->state = IMAP_STATE_AUTH;
     conn_set_user(s->conn, l->auth.user);
+    notify_session(s->user, "imap", conn_client(s->conn), true);
     conn_set_idle_timeout(s->conn, (uint64_t)conf_int(conf, "service.imap.idletimeout") * 60);
     imap_login_logged(l);
     conn_printf(s->conn, "%.*s OK [CAPABILITY ", (int)l->cmd->tag_len, l->cmd->tag);

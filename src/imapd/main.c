@@ -140,6 +140,8 @@ static void imapd_on_close(struct conn *c)
         imap_append_drop(s);
         imap_fetch_abort(s);
         imap_selected_clear(&s->sel);
+        if (s->user != NULL)
+            notify_session(s->user, "imap", conn_client(c), false);
         free(s->user);
     }
     free(s);

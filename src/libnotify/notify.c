@@ -382,6 +382,16 @@ out:
     pthread_mutex_unlock(&notify.mu);
 }
 
+void notify_session(const char *user, const char *service, const char *client, bool login)
+{
+    char params[512];
+
+    snprintf(params, sizeof(params), "&service=%s&client=%s", service, client);
+    pthread_mutex_lock(&notify.mu);
+    notify_publish(login ? EVT_LOGIN : EVT_LOGOUT, user, "INBOX", params);
+    pthread_mutex_unlock(&notify.mu);
+}
+
 void notify_overquota(const char *user, const char *mailbox)
 {
     pthread_mutex_lock(&notify.mu);

@@ -16,6 +16,9 @@
  * at start and on every reload. */
 void notify_configure(struct store *st, const struct conf *conf, const char *process);
 
+/* Login and Logout events (Sun's types) under the user's INBOX key, naming the service ("imap",
+ * "pop") and the client's address; nothing unless the plugin and the event's switch are on. */
+void notify_session(const char *user, const char *service, const char *client, bool login);
 /* OverQuota: a delivery to user's mailbox (NULL: INBOX) was refused for the quota. */
 void notify_overquota(const char *user, const char *mailbox);
 

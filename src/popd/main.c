@@ -125,6 +125,8 @@ static void popd_on_close(struct conn *c)
         conn_info(c, "disconnected without QUIT: nothing deleted");
     else
         conn_info(c, "disconnected");
+    if (s->user[0] != '\0')
+        notify_session(s->user, "pop", conn_client(c), false);
     popd_sasl_close(s);
     popd_maildrop_release(s);
     free(s);

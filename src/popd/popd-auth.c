@@ -10,6 +10,7 @@
 #include "auth-conn.h"
 #include "banner.h"
 #include "halyard-build.h"
+#include "notify.h"
 #include "popd.h"
 #include "tls.h"
 
@@ -236,6 +237,7 @@ static void popd_login_done(void *arg)
     snprintf(s->user, sizeof(s->user), "%s", s->auth.user);
     s->state = POP_TRANSACTION;
     conn_set_user(s->conn, s->user);
+    notify_session(s->user, "pop", conn_client(s->conn), true);
     conn_set_idle_timeout(s->conn, (uint64_t)conf_int(conf, "service.pop.idletimeout") * 60);
     uint64_t octets = 0;
     for (unsigned long i = 0; i < s->nmsgs; i++)

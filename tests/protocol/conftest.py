@@ -1,5 +1,6 @@
-"""Fixtures for protocol tests: daemons started the way systemd starts them, through
-systemd-socket-activate, with their own msg.conf and TLS material in a temporary directory."""
+"""Fixtures for protocol tests: daemons started the way systemd starts them, on listening
+sockets the test binds and hands over (sd_listen_fds), with their own msg.conf and TLS material
+in a temporary directory."""
 import os
 import shutil
 import signal
@@ -15,10 +16,62 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BUILD = os.environ.get("HALYARD_BUILD", os.path.join(ROOT, "build"))
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# Ports: a port number is never handed on unbound. A daemon gets the listening socket itself
+# (bound to port 0, so the kernel picks a free port, and passed as systemd passes it); a
+# program that binds on its own (slapd) gets a port that stays reserved until it listens.
+
+def listen_tcp(port=0):
+    """A listening socket on 127.0.0.1 (port 0: a free one), with SO_REUSEADDR as systemd sets
+    it, so a port held by reserve_port() can be bound again."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port))
+    s.listen(socket.SOMAXCONN)
+    return s
+
+
+def reserve_port(port=0):
+    """Holds a port without listening: connections are refused and no other socket can bind it
+    (nor can an outgoing connection take it as its local port), except one that sets
+    SO_REUSEADDR to listen there (listen_tcp, slapd). Close it once that listener is up."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port))
+    return s
+
+
+# Sets up the passed sockets as systemd does between fork and exec: at fd 3, 4, ... with
+# LISTEN_FDS, LISTEN_FDNAMES and LISTEN_PID (the daemon's own pid: exec keeps it); "lazy"
+# execs only once a connection waits on one of them, as systemd-socket-activate does.
+LAUNCHER = r"""
+import fcntl, os, select, sys
+lazy, n = sys.argv[1] == "lazy", int(sys.argv[2])
+fds, names, cmd = sys.argv[3:3 + n], sys.argv[3 + n], sys.argv[4 + n:]
+high = [fcntl.fcntl(int(fd), fcntl.F_DUPFD, 100) for fd in fds]
+for fd in fds:
+    os.close(int(fd))
+for i, fd in enumerate(high):
+    os.dup2(fd, 3 + i)
+    os.close(fd)
+if lazy:
+    select.select(range(3, 3 + n), [], [])
+os.environ.update(LISTEN_PID=str(os.getpid()), LISTEN_FDS=str(n), LISTEN_FDNAMES=names)
+os.execv(cmd[0], cmd)
+"""
+
+
+def spawn_activated(cmd, socks, names, log, env=None, lazy=False):
+    """Runs cmd with the listening sockets socks (named names), socket-activated: at once, or
+    lazy at the first connection; the caller keeps its own copies of the sockets open or closes
+    them as it needs."""
+    fds = [s.fileno() for s in socks]
+    launcher = ["/usr/bin/python3", "-c", LAUNCHER, "lazy" if lazy else "now", str(len(fds)),
+                *map(str, fds), ":".join(names), *cmd]
+    # an environment as bare as systemd's: nothing of the test's own (NOTIFY_SOCKET, LISTEN_*)
+    keep = ("PATH", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")
+    env = {**{k: os.environ[k] for k in keep if k in os.environ}, "HALYARD_LOG": "stderr",
+           **(env or {})}
+    return subprocess.Popen(launcher, pass_fds=fds, stdout=log, stderr=log, env=env)
 
 
 def open_dir():
@@ -64,40 +117,41 @@ def client_tls_context():
 
 
 class Daemon:
-    """One daemon under systemd-socket-activate: plain and (optionally) TLS listeners."""
+    """One daemon on plain and (optionally) TLS listeners, socket-activated. The sockets are
+    bound when the Daemon is made, so connections made before start() wait in the backlog, as
+    they do while systemd starts a service."""
 
     def __init__(self, binary, fdnames, conf_path, log_path, env=None):
         self.binary = binary
         self.conf_path = conf_path
         self.log_path = log_path
-        self.ports = {name: free_port() for name in fdnames}
+        self.socks = {name: listen_tcp() for name in fdnames}
+        self.ports = {name: s.getsockname()[1] for name, s in self.socks.items()}
+        self.held = {}
         self.env = env or {}
         self.proc = None
+        self.log = None
 
     def start(self):
-        cmd = ["systemd-socket-activate"]
-        for name, port in self.ports.items():
-            cmd += ["-l", f"127.0.0.1:{port}"]
-        cmd += ["--fdname=" + ":".join(self.ports), "-E", "HALYARD_LOG=stderr"]
-        for k, v in self.env.items():
-            cmd += ["-E", f"{k}={v}"]
-        # systemd-socket-activate passes on only the variables it is told to
-        cmd += [a for v in ("ASAN_OPTIONS", "UBSAN_OPTIONS") if v in os.environ for a in ("-E", v)]
-        cmd += [self.binary, "-f", self.conf_path]
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log)
-        deadline = time.time() + 10
-        port = next(iter(self.ports.values()))
-        while time.time() < deadline:  # the listener exists once systemd-socket-activate runs
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.02)
+        """Starts the daemon; after stop(), on the same ports again (held meanwhile)."""
+        if not self.socks:
+            self.socks = {name: listen_tcp(port) for name, port in self.ports.items()}
+        for h in self.held.values():
+            h.close()
+        self.held = {}
+        if self.log is None or self.log.closed:
+            self.log = open(self.log_path, "ab")
+        self.proc = spawn_activated([self.binary, "-f", self.conf_path],
+                                    list(self.socks.values()), list(self.socks), self.log,
+                                    self.env)
+        # the daemon owns the sockets now: they close when it exits, and connections are refused
+        for s in self.socks.values():
+            s.close()
+        self.socks = {}
         return self
 
     def log_text(self):
-        if not self.log.closed:
+        if self.log is not None and not self.log.closed:
             self.log.flush()
         with open(self.log_path, "rb") as f:
             return f.read().decode(errors="replace")
@@ -113,6 +167,14 @@ class Daemon:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        for s in self.socks.values():  # made but never started
+            s.close()
+        self.socks = {}
+        # the ports stay this daemon's, refusing connections, until start() listens again
+        if not self.held:
+            self.held = {name: reserve_port(port) for name, port in self.ports.items()}
+        if self.log is None:
+            return
         self.log.close()
         text = self.log_text()
         for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
@@ -218,10 +280,11 @@ def lmtpd_factory(workdir):
 
 @pytest.fixture
 def enpd_factory(workdir):
-    """enpd on a TCP port; access sets ENS_ACCESS in its environment."""
+    """enpd on a TCP port; access sets ENS_ACCESS in its environment. start=False only binds
+    the port (connections wait in its backlog, as while systemd starts enpd): d.start() later."""
     started = []
 
-    def make(settings=None, access=None):
+    def make(settings=None, access=None, start=True):
         n = len(started)
         conf_path = str(workdir / f"enpd{n}.conf")
         write_conf(conf_path, {"local.hostname": "mail.test", **(settings or {})})
@@ -229,7 +292,7 @@ def enpd_factory(workdir):
         d = Daemon(os.path.join(BUILD, "src/enpd/enpd"), ["ens"], conf_path,
                    str(workdir / f"enpd{n}.log"), env=env)
         started.append(d)
-        return d.start()
+        return d.start() if start else d
 
     yield make
     for d in started:
@@ -252,16 +315,21 @@ class UnixDaemon(Daemon):
         self.binary, self.conf_path, self.log_path, self.path = binary, conf_path, log_path, path
         self.fdname = fdname
         self.proc = None
+        self.log = None
+        self.socks, self.held, self.ports = {}, {}, {}
 
     def start(self):
-        cmd = ["systemd-socket-activate", "-l", self.path, f"--fdname={self.fdname}", "-E",
-               "HALYARD_LOG=stderr", self.binary, "-f", self.conf_path]
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log)
-        deadline = time.time() + 10
-        while not os.path.exists(self.path) and time.time() < deadline:
-            time.sleep(0.02)
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(self.path)
+        sock.listen(socket.SOMAXCONN)
         os.chmod(self.path, 0o666)
+        self.log = open(self.log_path, "ab")
+        # started at the first connection, as before (fixtures set the store up after this)
+        self.proc = spawn_activated([self.binary, "-f", self.conf_path], [sock], [self.fdname],
+                                    self.log, lazy=True)
+        sock.close()
         return self
 
     def connect(self, name=None, timeout=10):
@@ -346,8 +414,10 @@ class Slapd:
 
     def __init__(self, d, tls_files=None):
         self.dir = d
-        self.port = free_port()
-        self.tls_port = free_port() if tls_files else None
+        # held until slapd listens there (it binds with SO_REUSEADDR)
+        self.held = [reserve_port()] + ([reserve_port()] if tls_files else [])
+        self.port = self.held[0].getsockname()[1]
+        self.tls_port = self.held[1].getsockname()[1] if tls_files else None
         self.tls_files = tls_files
         self.proc = None
         (d / "db").mkdir()
@@ -386,7 +456,12 @@ class Slapd:
         deadline = time.time() + 10
         while time.time() < deadline:
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                for port in (self.port, self.tls_port):
+                    if port:
+                        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                for h in self.held:
+                    h.close()
+                self.held = []
                 return self
             except OSError:
                 assert self.proc.poll() is None, (self.dir / "slapd.log").read_text()
@@ -402,6 +477,8 @@ class Slapd:
                 self.proc.kill()
                 self.proc.wait()
             self.log.close()
+        if not self.held:  # the ports stay reserved for a start() again
+            self.held = [reserve_port(p) for p in (self.port, self.tls_port) if p]
 
     def ldap(self, tool, ldif, *args):
         """Runs ldapadd / ldapmodify as the directory's root."""

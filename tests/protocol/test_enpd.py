@@ -1,4 +1,4 @@
-"""enpd: the event notification daemon under systemd-socket-activate. Subscribe, publish,
+"""enpd: the event notification daemon, socket-activated. Subscribe, publish,
 unsubscribe; errors; ENS_ACCESS allowing 127.0.0.1 and refusing 127.0.0.2; a subscriber that
 does not read its events is dropped while publishing goes on; over-long lines."""
 import socket

@@ -88,6 +88,35 @@ def test_deliver_tool_reaches_idling_client(setup):
     assert done(c) == []
 
 
+@pytest.mark.parametrize("login_events", ["yes", "no"])
+def test_delivery_while_enpd_starts(enpd_factory, lmtpd_factory, imapd_factory, login_events):
+    """enpd socket-activated by the idler's own imapd: the Login event, the IDLE subscription
+    and the delivery's event all wait in the backlog until enpd runs, which reads them in no
+    set order (at the time of writing: Login, the delivery, then the subscription). The idler
+    still hears of the delivery: a subscription counts from enpd's answer, and the look at the
+    store runs then. With Login events this lost the delivery (the systemd IDLE test saw it)."""
+    enpd = enpd_factory(start=False)
+    settings = {**notify_settings(enpd), "local.store.notifyplugin.Login.enable": login_events}
+    imapd = imapd_factory(settings, users=("alice",))
+    lmtpd = lmtpd_factory(settings)
+    c = LineClient(socket.create_connection(("127.0.0.1", imapd.ports["imap"]), timeout=10))
+    c.line()
+    c.cmd("a LOGIN alice secret")
+    assert "* 0 EXISTS" in c.cmd("s SELECT INBOX")[0]
+    idle(c)
+    with smtplib.LMTP(lmtpd.path) as m:
+        assert m.sendmail("s@example.org", ["alice@example.org"], MESSAGE) == {}
+    enpd.start()
+    assert c.line() == "* 1 EXISTS"
+    assert done(c) == []
+    # and on, as usual
+    idle(c)
+    with smtplib.LMTP(lmtpd.path) as m:
+        assert m.sendmail("s@example.org", ["alice@example.org"], MESSAGE) == {}
+    assert c.line() == "* 2 EXISTS"
+    assert done(c) == []
+
+
 def test_flags_and_expunge_from_another_session(setup):
     setup.deliver(3)
     c = setup.client()

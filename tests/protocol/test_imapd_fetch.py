@@ -304,7 +304,7 @@ def vmrss_kb(pid):
 
 
 def imapd_pid(d):
-    pid = d.proc.pid  # systemd-socket-activate execs imapd (numprocesses 1: no workers)
+    pid = d.proc.pid  # the launcher execs imapd (numprocesses 1: no workers)
     assert os.readlink(f"/proc/{pid}/exe").endswith("imapd")
     return pid
 

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import BUILD, TEST_USER, write_conf
+from conftest import BUILD, TEST_USER, spawn_activated, write_conf
 from test_lmtpd import add_user, lmtp, tool
 
 USERS = ["u1", "u2", "u3"]
@@ -43,17 +43,8 @@ class Relauncher:
         self.kills = 0
 
     def start(self):
-        fd = self.sock.fileno()
-        # sd_listen_fds() wants the socket at fd 3 and LISTEN_PID = the daemon's own pid: a tiny
-        # exec wrapper sets both, as systemd does between fork and exec
-        wrapper = ("import os, sys; os.dup2(int(sys.argv[1]), 3); "
-                   "os.environ.update(LISTEN_PID=str(os.getpid()), LISTEN_FDS='1', "
-                   "LISTEN_FDNAMES='lmtp'); os.execv(sys.argv[2], sys.argv[2:])")
-        self.proc = subprocess.Popen(
-            ["/usr/bin/python3", "-c", wrapper, str(fd), os.path.join(BUILD, "src/lmtpd/lmtpd"),
-             "-f", self.conf_path],
-            pass_fds=(fd,), stdout=self.log, stderr=self.log,
-            env=dict(os.environ, HALYARD_LOG="stderr"))
+        self.proc = spawn_activated([os.path.join(BUILD, "src/lmtpd/lmtpd"), "-f", self.conf_path],
+                                    [self.sock], ["lmtp"], self.log)
 
     def kill_and_restart(self):
         self.proc.send_signal(signal.SIGKILL)

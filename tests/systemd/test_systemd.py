@@ -211,7 +211,9 @@ print(line())
 
 def test_idle_end_to_end_through_enpd(machine):
     """configutil turns on the notify plugin as the seed says; enpd runs socket-activated; a
-    delivery reaches an idling IMAP client as EXISTS."""
+    delivery reaches an idling IMAP client as EXISTS. Login events are on (the default), so
+    the login's publish is what starts enpd, and the IDLE subscription and the delivery's
+    event wait in its backlog with it (enpd reads them in no set order)."""
     for name, value in (("service.imap.port", "143"), ("service.imap.enable", "yes"),
                         ("local.store.notifyplugin", "libibiff"),
                         ("local.store.notifyplugin.enseventkey", "enp://127.0.0.1/store/%M"),
