@@ -275,7 +275,8 @@ static bool mime_range_add(const unsigned char *key, size_t klen, const unsigned
         if (set->uids == NULL || set->mimes == NULL)
             abort();
     }
-    if (!store_rec_mime_get(val, vlen, &set->mimes[set->n])) {
+    if (!(set->hfields_only ? store_rec_mime_get_hfields
+                            : store_rec_mime_get)(val, vlen, &set->mimes[set->n])) {
         c->bad = true;
         return false;
     }
@@ -296,22 +297,33 @@ static enum store_err mime_range_fn(struct store_tx *tx, void *vctx, struct stor
     return rc;
 }
 
-enum store_err store_msg_mime_range(struct store *st, const char *user, uint32_t mailbox_id,
-                                    uint32_t first_uid, uint32_t last_uid, size_t max,
-                                    struct store_mime_set *set_r, struct store_error *err)
+static enum store_err mime_range(struct store *st, const char *user, uint32_t mailbox_id,
+                                 uint32_t first_uid, uint32_t last_uid, size_t max,
+                                 bool hfields_only, struct store_mime_set *set_r,
+                                 struct store_error *err)
 {
     struct store_userctx u;
     struct mime_range_ctx c = {mailbox_id, last_uid, max, set_r, false};
     enum store_err rc = store_userctx_init(&u, st, user, err);
 
     memset(set_r, 0, sizeof(*set_r));
+    set_r->hfields_only = hfields_only;
     set_r->first = first_uid;
     if (rc == STORE_OK && max > 0)
         rc = store_user_tx(&u, STORE_TX_READ, mime_range_fn, &c, err);
-    if (rc != STORE_OK)
+    if (rc != STORE_OK) {
         store_mime_set_clear(set_r);
+        set_r->hfields_only = hfields_only;
+    }
     store_userctx_free(&u);
     return rc;
+}
+
+enum store_err store_msg_mime_range(struct store *st, const char *user, uint32_t mailbox_id,
+                                    uint32_t first_uid, uint32_t last_uid, size_t max,
+                                    struct store_mime_set *set_r, struct store_error *err)
+{
+    return mime_range(st, user, mailbox_id, first_uid, last_uid, max, false, set_r, err);
 }
 
 const struct store_mime *store_mime_set_find(struct store_mime_set *set, uint32_t uid)
@@ -328,9 +340,10 @@ const struct store_mime *store_mime_set_next(struct store *st, const char *user,
     struct store_error err;
 
     if (uid > set->upto) {
+        bool hfields_only = set->hfields_only;
         store_mime_set_clear(set);
         enum store_err rc =
-            store_msg_mime_range(st, user, mailbox_id, uid, last_uid, batch, set, &err);
+            mime_range(st, user, mailbox_id, uid, last_uid, batch, hfields_only, set, &err);
         if (rc != STORE_OK)
             set->upto = uid;
         else if (set->n == batch)

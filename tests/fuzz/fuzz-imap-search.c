@@ -12,6 +12,7 @@
 #include "imapd-arena.h"
 #include "imapd-parse.h"
 #include "imapd-search.h"
+#include "store-hfield.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -149,16 +150,16 @@ static void fuzz_matcher(const char *needle, size_t nlen, const char *text, size
 
 static void fuzz_header(const char *hdr, size_t len)
 {
-    struct imap_search_field f;
+    struct store_hfield f;
     size_t pos = 0, last = 0;
     char *out = malloc(len + 1);
 
     assert(out != NULL);
-    while (imap_search_header_next(hdr, len, &pos, &f)) {
+    while (store_hfield_next(hdr, len, &pos, &f)) {
         assert(pos > last && pos <= len);
         assert(f.name >= hdr + last && f.value + f.value_len <= hdr + pos);
         assert(f.name + f.name_len < f.value);
-        assert(imap_search_unfold(f.value, f.value_len, out) <= f.value_len);
+        assert(store_hfield_unfold(f.value, f.value_len, out) <= f.value_len);
         last = pos;
     }
     assert(pos <= len);
