@@ -227,20 +227,24 @@ bool store_rec_mime_get(const void *v, size_t len, struct store_mime *mime)
     return true;
 }
 
-bool store_rec_mime_get_hfields(const void *v, size_t len, struct store_mime *mime)
+bool store_rec_mime_hfields_at(const void *v, size_t len, const unsigned char **part_r,
+                               size_t *part_len_r)
 {
     struct store_rd r = {v, len, false};
     uint8_t version = store_rd_u8(&r);
     size_t skip;
 
-    memset(mime, 0, sizeof(*mime));
+    *part_r = NULL;
+    *part_len_r = 0;
     if (version != STORE_RECORD_VERSION && version != STORE_MIME_RECORD_VERSION)
         return false;
     for (int i = 0; i < 3; i++) /* ENVELOPE, BODYSTRUCTURE, BODY */
         store_rd_blob(&r, &skip);
-    rec_mime_hfields(&r, version, mime);
+    if (version == STORE_MIME_RECORD_VERSION)
+        *part_r = store_rd_blob(&r, part_len_r);
     if (r.bad || r.left != 0) {
-        store_mime_clear(mime);
+        *part_r = NULL;
+        *part_len_r = 0;
         return false;
     }
     return true;

@@ -67,7 +67,9 @@ bool store_rec_msg_get(const void *v, size_t len, uint32_t uid, struct store_msg
 #define STORE_MIME_RECORD_VERSION 2
 void store_rec_mime_put(struct store_buf *b, const struct store_mime *mime);
 bool store_rec_mime_get(const void *v, size_t len, struct store_mime *mime);
-/* Only the hfields part (hfields NULL for a version 1 record); the rest is skipped unread. */
-bool store_rec_mime_get_hfields(const void *v, size_t len, struct store_mime *mime);
+/* Only where the hfields part lies in the record (*part_r NULL for a version 1 record); the
+ * rest is checked for its framing but not copied. */
+bool store_rec_mime_hfields_at(const void *v, size_t len, const unsigned char **part_r,
+                               size_t *part_len_r);
 
 #endif

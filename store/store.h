@@ -317,6 +317,7 @@ struct store_mime_set {
     uint32_t *uids;
     struct store_mime *mimes;
     size_t n, next;
+    unsigned char *arena; /* hfields_only: the batch's hfields, where mimes[].hfields point */
 };
 enum store_err store_msg_mime_range(struct store *st, const char *user, uint32_t mailbox_id,
                                     uint32_t first_uid, uint32_t last_uid, size_t max,
