@@ -7,9 +7,12 @@
 #include "store-hfield.h"
 
 static const char *const hfield_names[STORE_HF_COUNT] = {
-    [STORE_HF_SUBJECT] = "Subject", [STORE_HF_FROM] = "From",
-    [STORE_HF_TO] = "To",           [STORE_HF_CC] = "Cc",
-    [STORE_HF_BCC] = "Bcc",         [STORE_HF_MESSAGE_ID] = "Message-ID",
+    [STORE_HF_SUBJECT] = "Subject",
+    [STORE_HF_FROM] = "From",
+    [STORE_HF_TO] = "To",
+    [STORE_HF_CC] = "Cc",
+    [STORE_HF_BCC] = "Bcc",
+    [STORE_HF_MESSAGE_ID] = "Message-ID",
     [STORE_HF_IN_REPLY_TO] = "In-Reply-To",
 };
 

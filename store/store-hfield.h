@@ -54,7 +54,8 @@ int store_hfield_id(const char *name, size_t len);
 
 /* The record's part (store_mime.hfields): a byte with one bit per id, set when every
  * occurrence of that field in the header block is listed, then the entries, by id and in header
- * order within one id, each an id byte, a 16-bit big-endian length and the decoded value (store_hfield_decode). */
+ * order within one id, each an id byte, a 16-bit big-endian length and the decoded value
+ * (store_hfield_decode). */
 
 /* Whether the part lists every occurrence of field id (false for a malformed or absent part,
  * where SEARCH must read the file). */

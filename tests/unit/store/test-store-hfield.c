@@ -120,7 +120,8 @@ static void test_compute(void **state)
     /* raw 8-bit octets that are not UTF-8, and a field past STORE_HFIELD_FIELD_MAX: left out */
     memset(long_to, 'x', 3000);
     long_to[3000] = '\0';
-    snprintf(msg, 5000, "Subject: caf\xe9\r\nCc: ok@x\r\nTo: %s\r\nFrom: f\xc3\xa9@x\r\n\r\n", long_to);
+    snprintf(msg, 5000, "Subject: caf\xe9\r\nCc: ok@x\r\nTo: %s\r\nFrom: f\xc3\xa9@x\r\n\r\n",
+             long_to);
     compute(msg, &m);
     assert_null(entries(&m, STORE_HF_SUBJECT));
     assert_null(entries(&m, STORE_HF_TO));
@@ -207,8 +208,8 @@ static void test_malformed_part(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_walk),   cmocka_unit_test(test_ids),
-        cmocka_unit_test(test_compute), cmocka_unit_test(test_record),
+        cmocka_unit_test(test_walk),           cmocka_unit_test(test_ids),
+        cmocka_unit_test(test_compute),        cmocka_unit_test(test_record),
         cmocka_unit_test(test_malformed_part),
     };
 
