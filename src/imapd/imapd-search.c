@@ -404,20 +404,26 @@ static enum tri eval(struct search_msg *x, const struct imap_search_key *k,
     }
 }
 
-bool imap_search_match(struct imap_search_run *run, const struct store_msg *m)
+/* m (message seq of the view) against the program, in passes up to max at most: a key the
+ * MIME record cannot answer for this message waits for the header block's pass, past the
+ * program's own cost. */
+static enum tri match_upto(struct imap_search_run *run, const struct store_msg *m, uint32_t seq,
+                           enum imap_search_cost max)
 {
-    struct search_msg x = {.run = run, .m = m, .seq = imap_seq_of(run->s, m->uid), .fd = -1};
+    struct search_msg x = {.run = run, .m = m, .seq = seq, .fd = -1};
     enum tri r = TRI_MAYBE;
 
-    if (x.seq == 0)
-        return false;
-    /* up to the body at most: a key the MIME record cannot answer for this message waits for
-     * the header block's pass, past the program's own cost */
-    for (unsigned level = IMAP_SEARCH_COST_RECORD; r == TRI_MAYBE && level <= IMAP_SEARCH_COST_BODY;
-         level++)
+    for (unsigned level = IMAP_SEARCH_COST_RECORD; r == TRI_MAYBE && level <= max; level++)
         r = eval(&x, run->prog.root, (enum imap_search_cost)level);
     msg_clear(&x);
-    return r == TRI_YES;
+    return r;
+}
+
+bool imap_search_match(struct imap_search_run *run, const struct store_msg *m)
+{
+    uint32_t seq = imap_seq_of(run->s, m->uid);
+
+    return seq != 0 && match_upto(run, m, seq, IMAP_SEARCH_COST_BODY) == TRI_YES;
 }
 
 /* ---- checking a program against the session ---- */
@@ -537,39 +543,47 @@ void imap_search_end(struct imap_search_run **run)
     *run = NULL;
 }
 
-/* ---- the command ---- */
+/* ---- SEARCH over the view alone ---- */
 
-static void search_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *out)
+/* Whether the view's UIDs and the MIME records' header fields answer k, with no flag, size,
+ * date or file: then SEARCH need not list the message records. */
+static bool keys_view_only(const struct imap_search_key *k)
 {
-    bool uid = cmd->name_len == 3 && strncasecmp(cmd->name, "UID", 3) == 0;
-    const struct imap_arg *keys = uid ? cmd->args->next : cmd->args;
-    struct imap_search_run *run;
-    struct store_msg *msgs = NULL;
-    struct store_error err;
-    size_t n = 0;
-
-    if (imap_search_begin(s, cmd, keys, true, &run, out) < 0)
-        return;
-    if (!imap_sel_check(s, cmd, IMAP_RIGHT_R, out)) { /* RFC 4314 4 */
-        imap_search_end(&run);
-        return;
+    switch (k->kind) {
+    case IMAP_SK_AND:
+    case IMAP_SK_OR:
+    case IMAP_SK_NOT:
+        for (const struct imap_search_key *op = k->child; op != NULL; op = op->next)
+            if (!keys_view_only(op))
+                return false;
+        return true;
+    case IMAP_SK_ALL:
+    case IMAP_SK_RECENT:
+    case IMAP_SK_SEQSET:
+    case IMAP_SK_UIDSET:
+        return true;
+    case IMAP_SK_HEADER:
+        return k->cost == IMAP_SEARCH_COST_INDEX;
+    default:
+        return false;
     }
-    if (store_msg_list(imapd_store(), s->sel.owner, s->sel.id, 1, 0, &msgs, &n, &err) != STORE_OK) {
-        imap_out_store_error(out, cmd, &err);
-        imap_search_end(&run);
-        return;
-    }
-    fputs("* SEARCH", out);
-    for (size_t i = 0; i < n; i++)
-        if (imap_search_match(run, &msgs[i]))
-            fprintf(out, " %u", uid ? msgs[i].uid : imap_seq_of(s, msgs[i].uid));
-    fputs("\r\n", out);
-    imap_out_tagged(out, cmd, "OK", "%sSEARCH completed", uid ? "UID " : "");
-    store_msg_list_free(&msgs, n);
-    imap_search_end(&run);
 }
 
-void imap_cmd_search(struct imap_session *s, struct imap_cmd **cmd)
+bool imap_search_view_only(const struct imap_search_run *run)
 {
-    imap_run(s, cmd, search_work);
+    return keys_view_only(run->prog.root);
+}
+
+int imap_search_match_bare(struct imap_search_run *run, uint32_t uid, uint32_t seq)
+{
+    struct store_msg bare = {.uid = uid};
+
+    switch (match_upto(run, &bare, seq, IMAP_SEARCH_COST_INDEX)) {
+    case TRI_YES:
+        return 1;
+    case TRI_NO:
+        return 0;
+    default:
+        return -1;
+    }
 }

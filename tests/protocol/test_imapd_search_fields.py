@@ -163,3 +163,46 @@ def test_fields_from_the_record_and_from_the_file(imapd_factory):
     without = rchar_of_searches(d, ["SUBJECT", "padded", "HEADER", "Message-ID", "big@"])
     assert with_copy < len(pad), (with_copy, without)
     assert without >= 5 * len(pad), (with_copy, without)
+
+
+def until_tagged(c, tag):
+    lines = [c.line()]
+    while not lines[-1].startswith(tag + " "):
+        lines.append(c.line())
+    return lines
+
+
+def test_view_changes_under_a_search(imapd_factory):
+    """SEARCH on the copied fields walks the session's view rather than the listed messages:
+    a message another session expunged is not found (its records are gone), one appended
+    after the view was taken is found only once the session has been told of it."""
+    d = imapd_factory(users=("alice",))
+    a, b = d.connect(), d.connect()
+    for c in (a, b):
+        c.line()
+        c.cmd("a LOGIN alice secret")
+    for i in range(4):
+        msg = f"Subject: same topic {i}\r\nMessage-ID: <v{i}@test>\r\n\r\nx\r\n".encode()
+        a.send(f"p{i} APPEND INBOX {{{len(msg)}+}}\r\n".encode() + msg + b"\r\n")
+        assert a.line().startswith(f"p{i} OK")
+    a.cmd("s SELECT INBOX")
+    b.cmd("s SELECT INBOX")
+    assert uid_search(a, "t1", ["SUBJECT", "same topic"], None) == [1, 2, 3, 4]
+    assert b.cmd("x UID STORE 2 +FLAGS.SILENT (\\Deleted)")[1].startswith("x OK")
+    assert b.cmd("y EXPUNGE")[1].startswith("y OK")
+    msg = b"Subject: same topic late\r\n\r\nx\r\n"
+    b.send(f"z APPEND INBOX {{{len(msg)}+}}\r\n".encode() + msg + b"\r\n")
+    assert until_tagged(b, "z")[-1].startswith("z OK")
+    # 2 is still in a's view (no EXPUNGE told yet) but gone from the store; 5 is not in it
+    assert uid_search(a, "t2", ["SUBJECT", "same topic"], None) == [1, 3, 4]
+    assert uid_search(a, "t3", ["HEADER", "Message-ID", "v1@"], None) == []
+    a.send("t4 SEARCH SUBJECT late\r\n")
+    lines = until_tagged(a, "t4")
+    assert lines[-1].startswith("t4 OK") and "* SEARCH" in lines, lines  # found nothing
+    a.cmd("n NOOP")  # now a has been told of both changes
+    assert uid_search(a, "t5", ["SUBJECT", "same topic"], None) == [1, 3, 4, 5]
+    assert uid_search(a, "t6", ["NOT", "SUBJECT", "late", "SUBJECT", "topic"], None) == [1, 3, 4]
+    a.send("t7 SEARCH SUBJECT late\r\n")
+    assert "* SEARCH 4" in until_tagged(a, "t7")  # sequence numbers after the expunge
+    a.close()
+    b.close()
