@@ -249,22 +249,30 @@ static enum tri eval_header(struct search_msg *x, struct imap_search_matcher *mt
     return TRI_NO;
 }
 
-/* HEADER on a field the MIME record keeps (store-hfield.h): every occurrence of it in the
- * header block, decoded as field_match decodes, so the answer is the block's. MAYBE when the
- * record has no such copy (written before it was kept, or the field too long or not UTF-8). */
-static enum tri eval_hfields(struct search_msg *x, struct imap_search_matcher *mt, int id)
+/* The message's MIME record (its header fields only), read IMAP_SEARCH_HFIELDS_BATCH at a time;
+ * NULL when it has none. */
+static const struct store_mime *msg_hfields(struct search_msg *x)
 {
     struct imap_search_run *run = x->run;
-    enum store_hfield_id fid;
-    const char *v;
-    size_t pos = 0, vlen;
 
     if (!x->hf_done) {
         x->hf_done = true;
         x->hf = store_mime_set_next(imapd_store(), run->s->sel.owner, run->s->sel.id, x->m->uid, 0,
                                     IMAP_SEARCH_HFIELDS_BATCH, &run->hfields);
     }
-    if (x->hf == NULL || !store_hfields_covers(x->hf->hfields, x->hf->hfields_len, id))
+    return x->hf;
+}
+
+/* HEADER on a field the MIME record keeps (store-hfield.h): every occurrence of it in the
+ * header block, decoded as field_match decodes, so the answer is the block's. MAYBE when the
+ * record has no such copy (written before it was kept, or the field too long or not UTF-8). */
+static enum tri eval_hfields(struct search_msg *x, struct imap_search_matcher *mt, int id)
+{
+    enum store_hfield_id fid;
+    const char *v;
+    size_t pos = 0, vlen;
+
+    if (msg_hfields(x) == NULL || !store_hfields_covers(x->hf->hfields, x->hf->hfields_len, id))
         return TRI_MAYBE;
     while (store_hfields_next(x->hf->hfields, x->hf->hfields_len, &pos, &fid, &v, &vlen)) {
         if ((int)fid != id)
@@ -404,26 +412,23 @@ static enum tri eval(struct search_msg *x, const struct imap_search_key *k,
     }
 }
 
-/* m (message seq of the view) against the program, in passes up to max at most: a key the
- * MIME record cannot answer for this message waits for the header block's pass, past the
- * program's own cost. */
-static enum tri match_upto(struct imap_search_run *run, const struct store_msg *m, uint32_t seq,
-                           enum imap_search_cost max)
+/* x against the program in passes from the record up to max: a key the MIME record cannot
+ * answer for this message waits for the header block's pass, past the program's own cost. */
+static enum tri match_upto(struct search_msg *x, enum imap_search_cost max)
 {
-    struct search_msg x = {.run = run, .m = m, .seq = seq, .fd = -1};
     enum tri r = TRI_MAYBE;
 
     for (unsigned level = IMAP_SEARCH_COST_RECORD; r == TRI_MAYBE && level <= max; level++)
-        r = eval(&x, run->prog.root, (enum imap_search_cost)level);
-    msg_clear(&x);
+        r = eval(x, x->run->prog.root, (enum imap_search_cost)level);
+    msg_clear(x);
     return r;
 }
 
 bool imap_search_match(struct imap_search_run *run, const struct store_msg *m)
 {
-    uint32_t seq = imap_seq_of(run->s, m->uid);
+    struct search_msg x = {.run = run, .m = m, .seq = imap_seq_of(run->s, m->uid), .fd = -1};
 
-    return seq != 0 && match_upto(run, m, seq, IMAP_SEARCH_COST_BODY) == TRI_YES;
+    return x.seq != 0 && match_upto(&x, IMAP_SEARCH_COST_BODY) == TRI_YES;
 }
 
 /* ---- checking a program against the session ---- */
@@ -546,15 +551,15 @@ void imap_search_end(struct imap_search_run **run)
 /* ---- SEARCH over the view alone ---- */
 
 /* Whether the view's UIDs and the MIME records' header fields answer k, with no flag, size,
- * date or file: then SEARCH need not list the message records. */
-static bool keys_view_only(const struct imap_search_key *k)
+ * date or file (*fields_r set when a header field is asked about). */
+static bool keys_view_only(const struct imap_search_key *k, bool *fields_r)
 {
     switch (k->kind) {
     case IMAP_SK_AND:
     case IMAP_SK_OR:
     case IMAP_SK_NOT:
         for (const struct imap_search_key *op = k->child; op != NULL; op = op->next)
-            if (!keys_view_only(op))
+            if (!keys_view_only(op, fields_r))
                 return false;
         return true;
     case IMAP_SK_ALL:
@@ -563,6 +568,7 @@ static bool keys_view_only(const struct imap_search_key *k)
     case IMAP_SK_UIDSET:
         return true;
     case IMAP_SK_HEADER:
+        *fields_r = true;
         return k->cost == IMAP_SEARCH_COST_INDEX;
     default:
         return false;
@@ -571,19 +577,22 @@ static bool keys_view_only(const struct imap_search_key *k)
 
 bool imap_search_view_only(const struct imap_search_run *run)
 {
-    return keys_view_only(run->prog.root);
+    bool fields = false;
+
+    /* without a field to read, listing the records is what tells expunged messages apart */
+    return keys_view_only(run->prog.root, &fields) && fields;
 }
 
 int imap_search_match_bare(struct imap_search_run *run, uint32_t uid, uint32_t seq)
 {
     struct store_msg bare = {.uid = uid};
+    struct search_msg x = {.run = run, .m = &bare, .seq = seq, .fd = -1};
+    enum tri r;
 
-    switch (match_upto(run, &bare, seq, IMAP_SEARCH_COST_INDEX)) {
-    case TRI_YES:
-        return 1;
-    case TRI_NO:
-        return 0;
-    default:
+    /* the MIME record first, whatever the keys: a message without one may have been expunged
+     * since the view was taken, which only the listed records tell (search_listed skips it) */
+    if (msg_hfields(&x) == NULL)
         return -1;
-    }
+    r = match_upto(&x, IMAP_SEARCH_COST_INDEX);
+    return r == TRI_MAYBE ? -1 : r == TRI_YES;
 }

@@ -196,6 +196,8 @@ def test_view_changes_under_a_search(imapd_factory):
     # 2 is still in a's view (no EXPUNGE told yet) but gone from the store; 5 is not in it
     assert uid_search(a, "t2", ["SUBJECT", "same topic"], None) == [1, 3, 4]
     assert uid_search(a, "t3", ["HEADER", "Message-ID", "v1@"], None) == []
+    assert uid_search(a, "t3b", ["OR", "UID", "2", "SUBJECT", "nothing such"], None) == []
+    assert uid_search(a, "t3c", ["OR", "UID", "2:3", "SUBJECT", "nothing such"], None) == [3]
     a.send("t4 SEARCH SUBJECT late\r\n")
     lines = until_tagged(a, "t4")
     assert lines[-1].startswith("t4 OK") and "* SEARCH" in lines, lines  # found nothing
