@@ -1,7 +1,8 @@
 /* libFuzzer target for SEARCH's pure half: any bytes as the program of "a SEARCH ..." (through
  * the command parser, literals included) under a depth bound the input chooses, the tree
  * checked for its promises; the same bytes as a needle and a text for the chunked substring
- * search, which must agree with folding everything at once; and as a header block. */
+ * search, which must agree with folding everything at once; and as a header block and as
+ * the header-field part of a MIME record. */
 #include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -166,6 +167,21 @@ static void fuzz_header(const char *hdr, size_t len)
     free(out);
 }
 
+/* The same bytes as the MIME record's header-field part: entries stay inside it. */
+static void fuzz_hfields(const unsigned char *part, size_t len)
+{
+    enum store_hfield_id id;
+    const char *v;
+    size_t pos = 0, last = 0, vlen;
+
+    (void)store_hfields_covers(part, len, STORE_HF_SUBJECT);
+    while (store_hfields_next(part, len, &pos, &id, &v, &vlen)) {
+        assert(pos > last && pos <= len && id < STORE_HF_COUNT);
+        assert((const unsigned char *)v > part && (const unsigned char *)v + vlen == part + pos);
+        last = pos;
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2)
@@ -178,5 +194,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_program(data + 2, size - 2, charset_allowed, depth_max);
     fuzz_matcher(rest, nlen, rest + nlen, size - 2 - nlen, data[0] | (uint32_t)data[1] << 8);
     fuzz_header(rest, size - 2);
+    fuzz_hfields((const unsigned char *)rest, size - 2);
     return 0;
 }
