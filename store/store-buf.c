@@ -181,6 +181,15 @@ uint64_t store_rd_u64(struct store_rd *r)
     return p ? store_be64_get(p) : 0;
 }
 
+const unsigned char *store_rd_blob(struct store_rd *r, size_t *len_r)
+{
+    uint32_t n = store_rd_u32(r);
+    const unsigned char *p = rd_take(r, n);
+
+    *len_r = p != NULL ? n : 0;
+    return p;
+}
+
 char *store_rd_str(struct store_rd *r, bool empty_null)
 {
     uint32_t n = store_rd_u32(r);

@@ -180,24 +180,71 @@ bool store_rec_msg_get(const void *v, size_t len, uint32_t uid, struct store_msg
 void store_rec_mime_put(struct store_buf *b, const struct store_mime *mime)
 {
     b->len = 0;
-    store_buf_u8(b, STORE_RECORD_VERSION);
+    store_buf_u8(b, mime->hfields != NULL ? STORE_MIME_RECORD_VERSION : STORE_RECORD_VERSION);
     store_buf_str(b, mime->envelope);
     store_buf_str(b, mime->bodystructure);
     store_buf_str(b, mime->body);
+    if (mime->hfields != NULL) {
+        store_buf_u32(b, (uint32_t)mime->hfields_len);
+        store_buf_add(b, mime->hfields, mime->hfields_len);
+    }
+}
+
+/* The hfields part of a version 2 record as a new buffer (NUL-terminated, for the strings'
+ * sake); a version 1 record has none. */
+static void rec_mime_hfields(struct store_rd *r, uint8_t version, struct store_mime *mime)
+{
+    const unsigned char *p;
+
+    if (version != STORE_MIME_RECORD_VERSION)
+        return;
+    p = store_rd_blob(r, &mime->hfields_len);
+    if (p == NULL)
+        return;
+    mime->hfields = malloc(mime->hfields_len + 1);
+    if (mime->hfields == NULL)
+        abort();
+    memcpy(mime->hfields, p, mime->hfields_len);
+    mime->hfields[mime->hfields_len] = '\0';
 }
 
 bool store_rec_mime_get(const void *v, size_t len, struct store_mime *mime)
 {
     struct store_rd r = {v, len, false};
+    uint8_t version = store_rd_u8(&r);
 
     memset(mime, 0, sizeof(*mime));
-    if (!rec_version_ok(&r))
+    if (version != STORE_RECORD_VERSION && version != STORE_MIME_RECORD_VERSION)
         return false;
     mime->envelope = store_rd_str(&r, false);
     mime->bodystructure = store_rd_str(&r, false);
     mime->body = store_rd_str(&r, false);
+    rec_mime_hfields(&r, version, mime);
     if (r.bad || r.left != 0) {
         store_mime_clear(mime);
+        return false;
+    }
+    return true;
+}
+
+bool store_rec_mime_hfields_at(const void *v, size_t len, const unsigned char **part_r,
+                               size_t *part_len_r)
+{
+    struct store_rd r = {v, len, false};
+    uint8_t version = store_rd_u8(&r);
+    size_t skip;
+
+    *part_r = NULL;
+    *part_len_r = 0;
+    if (version != STORE_RECORD_VERSION && version != STORE_MIME_RECORD_VERSION)
+        return false;
+    for (int i = 0; i < 3; i++) /* ENVELOPE, BODYSTRUCTURE, BODY */
+        store_rd_blob(&r, &skip);
+    if (version == STORE_MIME_RECORD_VERSION)
+        *part_r = store_rd_blob(&r, part_len_r);
+    if (r.bad || r.left != 0) {
+        *part_r = NULL;
+        *part_len_r = 0;
         return false;
     }
     return true;

@@ -62,7 +62,14 @@ bool store_rec_mailbox_get(const void *v, size_t len, uint32_t id, struct store_
 void store_rec_msg_put(struct store_buf *b, const struct store_msg *m);
 bool store_rec_msg_get(const void *v, size_t len, uint32_t uid, struct store_msg *m);
 
+/* MIME record: version 1 holds ENVELOPE, BODYSTRUCTURE and BODY; version 2 (written when
+ * mime->hfields is set) adds the hfields part (store-hfield.h) after them. Both read back. */
+#define STORE_MIME_RECORD_VERSION 2
 void store_rec_mime_put(struct store_buf *b, const struct store_mime *mime);
 bool store_rec_mime_get(const void *v, size_t len, struct store_mime *mime);
+/* Only where the hfields part lies in the record (*part_r NULL for a version 1 record); the
+ * rest is checked for its framing but not copied. */
+bool store_rec_mime_hfields_at(const void *v, size_t len, const unsigned char **part_r,
+                               size_t *part_len_r);
 
 #endif

@@ -258,7 +258,42 @@ struct mime_range_ctx {
     size_t max;
     struct store_mime_set *set;
     bool bad;
+    struct store_buf arena; /* hfields_only: the parts, one after another */
+    size_t *offs;           /* where each record's part starts in arena (SIZE_MAX: none) */
 };
+
+/* The hfields part alone, copied into the batch's arena: one allocation per batch, not one
+ * per message (SEARCH reads tens of thousands). */
+static bool mime_range_add_hfields(struct mime_range_ctx *c, const unsigned char *val, size_t vlen)
+{
+    struct store_mime_set *set = c->set;
+    const unsigned char *part;
+    size_t len;
+
+    if (c->offs == NULL && (c->offs = malloc(c->max * sizeof(*c->offs))) == NULL)
+        abort();
+    if (!store_rec_mime_hfields_at(val, vlen, &part, &len))
+        return false;
+    c->offs[set->n] = part != NULL ? c->arena.len : SIZE_MAX;
+    set->mimes[set->n].hfields_len = len;
+    if (part != NULL)
+        store_buf_add(&c->arena, part, len);
+    return true;
+}
+
+/* Points the records' hfields into the arena, now that it no longer moves. */
+static void mime_range_arena_done(struct mime_range_ctx *c)
+{
+    struct store_mime_set *set = c->set;
+
+    if (set->n == 0 || c->offs == NULL) {
+        store_buf_free(&c->arena);
+        return;
+    }
+    set->arena = (unsigned char *)store_buf_steal(&c->arena);
+    for (size_t i = 0; i < set->n; i++)
+        set->mimes[i].hfields = c->offs[i] != SIZE_MAX ? set->arena + c->offs[i] : NULL;
+}
 
 static bool mime_range_add(const unsigned char *key, size_t klen, const unsigned char *val,
                            size_t vlen, void *vctx)
@@ -275,7 +310,8 @@ static bool mime_range_add(const unsigned char *key, size_t klen, const unsigned
         if (set->uids == NULL || set->mimes == NULL)
             abort();
     }
-    if (!store_rec_mime_get(val, vlen, &set->mimes[set->n])) {
+    if (!(set->hfields_only ? mime_range_add_hfields(c, val, vlen)
+                            : store_rec_mime_get(val, vlen, &set->mimes[set->n]))) {
         c->bad = true;
         return false;
     }
@@ -296,22 +332,35 @@ static enum store_err mime_range_fn(struct store_tx *tx, void *vctx, struct stor
     return rc;
 }
 
+static enum store_err mime_range(struct store *st, const char *user, uint32_t mailbox_id,
+                                 uint32_t first_uid, uint32_t last_uid, size_t max,
+                                 bool hfields_only, struct store_mime_set *set_r,
+                                 struct store_error *err)
+{
+    struct store_userctx u;
+    struct mime_range_ctx c = {mailbox_id, last_uid, max, set_r, false, {0}, NULL};
+    enum store_err rc = store_userctx_init(&u, st, user, err);
+
+    memset(set_r, 0, sizeof(*set_r));
+    set_r->hfields_only = hfields_only;
+    set_r->first = first_uid;
+    if (rc == STORE_OK && max > 0)
+        rc = store_user_tx(&u, STORE_TX_READ, mime_range_fn, &c, err);
+    mime_range_arena_done(&c);
+    free(c.offs);
+    if (rc != STORE_OK) {
+        store_mime_set_clear(set_r);
+        set_r->hfields_only = hfields_only;
+    }
+    store_userctx_free(&u);
+    return rc;
+}
+
 enum store_err store_msg_mime_range(struct store *st, const char *user, uint32_t mailbox_id,
                                     uint32_t first_uid, uint32_t last_uid, size_t max,
                                     struct store_mime_set *set_r, struct store_error *err)
 {
-    struct store_userctx u;
-    struct mime_range_ctx c = {mailbox_id, last_uid, max, set_r, false};
-    enum store_err rc = store_userctx_init(&u, st, user, err);
-
-    memset(set_r, 0, sizeof(*set_r));
-    set_r->first = first_uid;
-    if (rc == STORE_OK && max > 0)
-        rc = store_user_tx(&u, STORE_TX_READ, mime_range_fn, &c, err);
-    if (rc != STORE_OK)
-        store_mime_set_clear(set_r);
-    store_userctx_free(&u);
-    return rc;
+    return mime_range(st, user, mailbox_id, first_uid, last_uid, max, false, set_r, err);
 }
 
 const struct store_mime *store_mime_set_find(struct store_mime_set *set, uint32_t uid)
@@ -328,9 +377,10 @@ const struct store_mime *store_mime_set_next(struct store *st, const char *user,
     struct store_error err;
 
     if (uid > set->upto) {
+        bool hfields_only = set->hfields_only;
         store_mime_set_clear(set);
         enum store_err rc =
-            store_msg_mime_range(st, user, mailbox_id, uid, last_uid, batch, set, &err);
+            mime_range(st, user, mailbox_id, uid, last_uid, batch, hfields_only, set, &err);
         if (rc != STORE_OK)
             set->upto = uid;
         else if (set->n == batch)
@@ -343,8 +393,12 @@ const struct store_mime *store_mime_set_next(struct store *st, const char *user,
 
 void store_mime_set_clear(struct store_mime_set *set)
 {
-    for (size_t i = 0; i < set->n; i++)
+    for (size_t i = 0; i < set->n; i++) {
+        if (set->arena != NULL)
+            set->mimes[i].hfields = NULL; /* the arena's */
         store_mime_clear(&set->mimes[i]);
+    }
+    free(set->arena);
     free(set->mimes);
     free(set->uids);
     memset(set, 0, sizeof(*set));

@@ -24,6 +24,11 @@ static void gmime_start(void)
     g_mime_init();
 }
 
+void store_gmime_init(void)
+{
+    pthread_once(&gmime_once, gmime_start);
+}
+
 /* ---- header blocks ---- */
 
 static size_t line_end(const char *b, size_t p, size_t end)
@@ -484,10 +489,10 @@ void store_mime_compute(const char *buf, size_t len, struct store_mime *mime_r,
                         uint32_t *header_size_r)
 {
     struct mime_out o = {{0}, {0}, buf};
-    struct store_buf env = {0};
+    struct store_buf env = {0}, hf = {0};
     size_t he, bs;
 
-    pthread_once(&gmime_once, gmime_start);
+    store_gmime_init();
     split_headers(buf, 0, len, &he, &bs);
     *header_size_r = bs > UINT32_MAX ? UINT32_MAX : (uint32_t)bs;
     envelope(&env, buf, 0, he);
@@ -495,4 +500,7 @@ void store_mime_compute(const char *buf, size_t len, struct store_mime *mime_r,
     mime_r->envelope = store_buf_steal(&env);
     mime_r->bodystructure = store_buf_steal(&o.bs);
     mime_r->body = store_buf_steal(&o.body);
+    store_hfields_compute(buf, len, bs, &hf);
+    mime_r->hfields_len = hf.len;
+    mime_r->hfields = (unsigned char *)store_buf_steal(&hf);
 }

@@ -62,6 +62,8 @@ uint32_t store_rd_u32(struct store_rd *r);
 uint64_t store_rd_u64(struct store_rd *r);
 /* A store_buf_str field as a new NUL-terminated string (NULL when empty and empty_null). */
 char *store_rd_str(struct store_rd *r, bool empty_null);
+/* A store_buf_str field in place: its octets in the record and *len_r (NULL when truncated). */
+const unsigned char *store_rd_blob(struct store_rd *r, size_t *len_r);
 
 void store_be32_put(unsigned char *p, uint32_t v);
 void store_be64_put(unsigned char *p, uint64_t v);

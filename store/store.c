@@ -199,6 +199,7 @@ void store_mime_clear(struct store_mime *mime)
     free(mime->envelope);
     free(mime->bodystructure);
     free(mime->body);
+    free(mime->hfields);
     memset(mime, 0, sizeof(*mime));
 }
 

@@ -293,9 +293,12 @@ enum store_err store_msg_changes(struct store *st, const char *user, uint32_t ma
                                  struct store_error *err);
 
 /* ENVELOPE, BODYSTRUCTURE and BODY computed at delivery, as IMAP-ready text (strings that
- * cannot be quoted are literals with their CRLF). All three owned by the caller. */
+ * cannot be quoted are literals with their CRLF), and the header fields SEARCH reads
+ * (store-hfield.h; NULL in records written before they were kept). All owned by the caller. */
 struct store_mime {
     char *envelope, *bodystructure, *body;
+    unsigned char *hfields;
+    size_t hfields_len;
 };
 void store_mime_clear(struct store_mime *mime);
 enum store_err store_msg_get_mime(struct store *st, const char *user, uint32_t mailbox_id,
@@ -307,11 +310,14 @@ enum store_err store_msg_get_mime(struct store *st, const char *user, uint32_t m
  * (store_mime_set_clear). store_mime_set_find looks uids up in ascending order (it remembers
  * where it was); NULL when the set does not hold uid. */
 struct store_mime_set {
-    uint32_t first; /* the range asked for starts here */
-    uint32_t upto;  /* store_mime_set_next: the set holds every record up to this UID */
+    bool hfields_only; /* store_mime_set_next: keep only each record's hfields (SEARCH); set
+                        * it in the zeroed set before the first call (a clear zeroes it) */
+    uint32_t first;    /* the range asked for starts here */
+    uint32_t upto;     /* store_mime_set_next: the set holds every record up to this UID */
     uint32_t *uids;
     struct store_mime *mimes;
     size_t n, next;
+    unsigned char *arena; /* hfields_only: the batch's hfields, where mimes[].hfields point */
 };
 enum store_err store_msg_mime_range(struct store *st, const char *user, uint32_t mailbox_id,
                                     uint32_t first_uid, uint32_t last_uid, size_t max,

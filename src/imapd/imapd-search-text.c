@@ -1,6 +1,5 @@
-/* SEARCH's text matching without the store: case folding (libunistring's simple mappings), a
- * substring search over text fed in chunks with the needle's length kept between them, and the
- * fields of a header block. */
+/* SEARCH's text matching without the store: case folding (libunistring's simple mappings) and
+ * a substring search over text fed in chunks with the needle's length kept between them. */
 #include "imapd-search.h"
 
 #include <stdlib.h>
@@ -130,68 +129,4 @@ void imap_search_matcher_free(struct imap_search_matcher *m)
     free(m->needle);
     free(m->buf);
     memset(m, 0, sizeof(*m));
-}
-
-/* ---- header fields ---- */
-
-static size_t line_end(const char *b, size_t p, size_t len)
-{
-    const char *q = memchr(b + p, '\n', len - p);
-
-    return q != NULL ? (size_t)(q - b) + 1 : len;
-}
-
-bool imap_search_header_next(const char *hdr, size_t len, size_t *pos,
-                             struct imap_search_field *f_r)
-{
-    size_t p = *pos;
-
-    while (p < len) {
-        size_t e = line_end(hdr, p, len);
-        if (hdr[p] == '\n' || (hdr[p] == '\r' && (p + 1 >= len || hdr[p + 1] == '\n')))
-            break; /* the blank line ends the block */
-        /* a field runs on over lines that start with white space */
-        while (e < len && (hdr[e] == ' ' || hdr[e] == '\t'))
-            e = line_end(hdr, e, len);
-        const char *colon = memchr(hdr + p, ':', e - p);
-        if (colon == NULL || hdr[p] == ' ' || hdr[p] == '\t') {
-            p = e; /* not a field: skipped */
-            continue;
-        }
-        size_t vend = e;
-        if (vend > p && hdr[vend - 1] == '\n')
-            vend--;
-        if (vend > p && hdr[vend - 1] == '\r')
-            vend--;
-        f_r->name = hdr + p;
-        f_r->name_len = (size_t)(colon - (hdr + p));
-        while (f_r->name_len > 0 &&
-               (f_r->name[f_r->name_len - 1] == ' ' || f_r->name[f_r->name_len - 1] == '\t'))
-            f_r->name_len--;
-        f_r->value = colon + 1;
-        f_r->value_len = vend > (size_t)(colon + 1 - hdr) ? vend - (size_t)(colon + 1 - hdr) : 0;
-        *pos = e;
-        return true;
-    }
-    *pos = len;
-    return false;
-}
-
-size_t imap_search_unfold(const char *value, size_t len, char *out)
-{
-    size_t n = 0;
-
-    for (size_t i = 0; i < len; i++) {
-        if (value[i] == '\r' || value[i] == '\n')
-            continue; /* a fold: the white space after it stays */
-        out[n++] = value[i];
-    }
-    size_t b = 0;
-    while (b < n && (out[b] == ' ' || out[b] == '\t'))
-        b++;
-    while (n > b && (out[n - 1] == ' ' || out[n - 1] == '\t'))
-        n--;
-    memmove(out, out + b, n - b);
-    out[n - b] = '\0';
-    return n - b;
 }

@@ -1,8 +1,8 @@
 /* SEARCH and UID SEARCH (RFC 3501 6.4.4), and the evaluation SORT shares: the program parsed
  * by imapd-search-parse.c is checked against the session's view, then matched message by
- * message in up to three passes, cheapest first (the record, the header block, the body), so a
- * message that fails a cheap key never has its body file read. Bodies stream through GMime's
- * decoders in chunks; nothing holds a whole message. */
+ * message in up to four passes, cheapest first (the record, the header fields the MIME record
+ * keeps, the header block, the body), so a message that fails a cheap key never has its body
+ * file read. Bodies stream through GMime's decoders in chunks; nothing holds a whole message. */
 #include <gmime/gmime.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,12 +11,16 @@
 
 #include "imapd-search.h"
 #include "imapd.h"
+#include "store-hfield.h"
 
 /* Octets read from a body per step. */
 #define IMAP_SEARCH_CHUNK (64u * 1024)
-/* Octets of a header block searched by HEADER, FROM, ..., SENT* and TEXT: fields past them
- * are not seen (the block is read whole, and RFC 5322 headers are rarely a few kB). */
-#define IMAP_SEARCH_HEADER_MAX (1024u * 1024)
+/* Octets of a header block searched by HEADER, FROM, ..., SENT* and TEXT: the same bound as
+ * the copy delivery keeps (store-hfield.h), so both see the same fields. */
+#define IMAP_SEARCH_HEADER_MAX STORE_HFIELD_BLOCK_MAX
+/* MIME records (their header fields only) read per store call for HEADER keys on the fields
+ * they keep: about 150 octets each. */
+#define IMAP_SEARCH_HFIELDS_BATCH 4096
 /* MIME nesting followed by BODY and TEXT (as the store's own walk, store-mime.h). */
 #define IMAP_SEARCH_MIME_DEPTH 32
 
@@ -26,6 +30,8 @@ struct imap_search_run {
     struct imap_session *s;
     struct imap_search_program prog;
     struct imap_search_matcher *matchers; /* by key index: HEADER, BODY and TEXT needles */
+    signed char *hfield_ids;              /* by key index: HEADER's store_hfield_id, or -1 */
+    struct store_mime_set hfields;        /* the MIME records' header fields, a batch at a time */
     char *chunk;                          /* IMAP_SEARCH_CHUNK octets, for BODY and TEXT */
 };
 
@@ -35,7 +41,8 @@ struct search_msg {
     const struct store_msg *m;
     uint32_t seq;
     int fd; /* -1 until opened */
-    bool open_done, hdr_done, sent_done, mime_done;
+    bool open_done, hdr_done, sent_done, mime_done, hf_done;
+    const struct store_mime *hf; /* the MIME record's header fields; NULL: none */
     char *hdr;
     size_t hlen;
     int32_t sent_day;
@@ -121,22 +128,17 @@ static void msg_clear(struct search_msg *x)
 static bool field_match(struct imap_search_matcher *mt, const char *name, size_t name_len,
                         const char *raw, size_t raw_len)
 {
-    char *unfolded = malloc(raw_len + 1);
-    char *decoded;
+    char *v = store_hfield_decode(raw, raw_len); /* as delivery decoded the fields it keeps */
 
-    if (unfolded == NULL)
+    if (v == NULL)
         return false;
-    imap_search_unfold(raw, raw_len, unfolded);
-    decoded = g_mime_utils_header_decode_text(NULL, unfolded);
     imap_search_matcher_reset(mt);
     if (name != NULL) {
         imap_search_matcher_feed(mt, name, name_len);
         imap_search_matcher_feed(mt, ": ", 2);
     }
-    const char *v = decoded != NULL ? decoded : unfolded;
     imap_search_matcher_feed(mt, v, strlen(v));
-    g_free(decoded);
-    free(unfolded);
+    free(v);
     return imap_search_matcher_end(mt);
 }
 
@@ -231,12 +233,12 @@ static enum tri eval_body(struct search_msg *x, struct imap_search_matcher *mt)
 /* HEADER (field set) or the header part of TEXT (field NULL: every field as "name: value"). */
 static enum tri eval_header(struct search_msg *x, struct imap_search_matcher *mt, const char *field)
 {
-    struct imap_search_field f;
+    struct store_hfield f;
     size_t pos = 0, flen = field != NULL ? strlen(field) : 0;
 
     if (!msg_header(x))
         return TRI_NO;
-    while (imap_search_header_next(x->hdr, x->hlen, &pos, &f)) {
+    while (store_hfield_next(x->hdr, x->hlen, &pos, &f)) {
         if (field != NULL && (f.name_len != flen || strncasecmp(f.name, field, flen) != 0))
             continue;
         if (mt->nlen == 0) /* HEADER name "": every message that has the field */
@@ -247,24 +249,62 @@ static enum tri eval_header(struct search_msg *x, struct imap_search_matcher *mt
     return TRI_NO;
 }
 
+/* The message's MIME record (its header fields only), read IMAP_SEARCH_HFIELDS_BATCH at a time;
+ * NULL when it has none. */
+static const struct store_mime *msg_hfields(struct search_msg *x)
+{
+    struct imap_search_run *run = x->run;
+
+    if (!x->hf_done) {
+        x->hf_done = true;
+        x->hf = store_mime_set_next(imapd_store(), run->s->sel.owner, run->s->sel.id, x->m->uid, 0,
+                                    IMAP_SEARCH_HFIELDS_BATCH, &run->hfields);
+    }
+    return x->hf;
+}
+
+/* HEADER on a field the MIME record keeps (store-hfield.h): every occurrence of it in the
+ * header block, decoded as field_match decodes, so the answer is the block's. MAYBE when the
+ * record has no such copy (written before it was kept, or the field too long or not UTF-8). */
+static enum tri eval_hfields(struct search_msg *x, struct imap_search_matcher *mt, int id)
+{
+    enum store_hfield_id fid;
+    const char *v;
+    size_t pos = 0, vlen;
+
+    if (msg_hfields(x) == NULL || !store_hfields_covers(x->hf->hfields, x->hf->hfields_len, id))
+        return TRI_MAYBE;
+    while (store_hfields_next(x->hf->hfields, x->hf->hfields_len, &pos, &fid, &v, &vlen)) {
+        if ((int)fid != id)
+            continue;
+        if (mt->nlen == 0)
+            return TRI_YES;
+        imap_search_matcher_reset(mt);
+        imap_search_matcher_feed(mt, v, vlen);
+        if (imap_search_matcher_end(mt))
+            return TRI_YES;
+    }
+    return TRI_NO;
+}
+
 /* The Date: field's date in its own zone; without a usable one the INTERNALDATE's, as SORT
  * does (RFC 5256 section 2.2). */
 static int32_t msg_sent_day(struct search_msg *x)
 {
-    struct imap_search_field f;
+    struct store_hfield f;
     size_t pos = 0;
 
     if (x->sent_done)
         return x->sent_day;
     x->sent_done = true;
     x->sent_day = imap_search_day_of(x->m->internaldate + (int64_t)x->m->tzoff * 60);
-    while (msg_header(x) && imap_search_header_next(x->hdr, x->hlen, &pos, &f)) {
+    while (msg_header(x) && store_hfield_next(x->hdr, x->hlen, &pos, &f)) {
         if (f.name_len != 4 || strncasecmp(f.name, "Date", 4) != 0)
             continue;
         char *v = malloc(f.value_len + 1);
         if (v == NULL)
             break;
-        imap_search_unfold(f.value, f.value_len, v);
+        store_hfield_unfold(f.value, f.value_len, v);
         GDateTime *dt = g_mime_utils_header_decode_date(v);
         free(v);
         if (dt != NULL) {
@@ -355,6 +395,11 @@ static enum tri eval(struct search_msg *x, const struct imap_search_key *k,
     case IMAP_SK_SENTSINCE:
         return tri_of(msg_sent_day(x) >= k->day);
     case IMAP_SK_HEADER:
+        if (k->cost == IMAP_SEARCH_COST_INDEX &&
+            (r = eval_hfields(x, mt, x->run->hfield_ids[k->index])) != TRI_MAYBE)
+            return r;
+        if (level < IMAP_SEARCH_COST_HEADER)
+            return TRI_MAYBE;
         return eval_header(x, mt, k->field);
     case IMAP_SK_BODY:
         return mt->nlen == 0 ? TRI_YES : eval_body(x, mt);
@@ -367,23 +412,38 @@ static enum tri eval(struct search_msg *x, const struct imap_search_key *k,
     }
 }
 
+/* x against the program in passes from the record up to max: a key the MIME record cannot
+ * answer for this message waits for the header block's pass, past the program's own cost. */
+static enum tri match_upto(struct search_msg *x, enum imap_search_cost max)
+{
+    enum tri r = TRI_MAYBE;
+
+    for (unsigned level = IMAP_SEARCH_COST_RECORD; r == TRI_MAYBE && level <= max; level++)
+        r = eval(x, x->run->prog.root, (enum imap_search_cost)level);
+    msg_clear(x);
+    return r;
+}
+
 bool imap_search_match(struct imap_search_run *run, const struct store_msg *m)
 {
     struct search_msg x = {.run = run, .m = m, .seq = imap_seq_of(run->s, m->uid), .fd = -1};
-    enum tri r = TRI_MAYBE;
 
-    if (x.seq == 0)
-        return false;
-    for (unsigned level = IMAP_SEARCH_COST_RECORD; r == TRI_MAYBE && level <= run->prog.root->cost;
-         level++)
-        r = eval(&x, run->prog.root, (enum imap_search_cost)level);
-    msg_clear(&x);
-    return r == TRI_YES;
+    return x.seq != 0 && match_upto(&x, IMAP_SEARCH_COST_BODY) == TRI_YES;
 }
 
 /* ---- checking a program against the session ---- */
 
-/* Resolves sequence sets against the view and folds the needles; -1 after writing the reply. */
+/* An operator's cost again, from its operands' (prepare lowers HEADER keys'). */
+static void cost_of_operands(struct imap_search_key *k)
+{
+    k->cost = IMAP_SEARCH_COST_RECORD;
+    for (const struct imap_search_key *op = k->child; op != NULL; op = op->next)
+        if (op->cost > k->cost)
+            k->cost = op->cost;
+}
+
+/* Resolves sequence sets against the view, folds the needles and lowers HEADER keys on the
+ * fields the MIME record keeps to its cost; -1 after writing the reply. */
 static int prepare(struct imap_search_run *run, const struct imap_cmd *cmd,
                    struct imap_search_key *k, FILE *out)
 {
@@ -396,6 +456,7 @@ static int prepare(struct imap_search_run *run, const struct imap_cmd *cmd,
         case IMAP_SK_NOT:
             if (prepare(run, cmd, k->child, out) < 0)
                 return -1;
+            cost_of_operands(k);
             break;
         case IMAP_SK_SEQSET:
             /* a criterion, not an address: numbers beyond the mailbox match nothing, so the
@@ -406,6 +467,10 @@ static int prepare(struct imap_search_run *run, const struct imap_cmd *cmd,
             imap_seqset_resolve(&k->set, sel->n > 0 ? sel->uids[sel->n - 1] : 0);
             break;
         case IMAP_SK_HEADER:
+            run->hfield_ids[k->index] = (signed char)store_hfield_id(k->field, strlen(k->field));
+            if (run->hfield_ids[k->index] >= 0)
+                k->cost = IMAP_SEARCH_COST_INDEX;
+            __attribute__((fallthrough));
         case IMAP_SK_BODY:
         case IMAP_SK_TEXT:
             if (imap_search_matcher_init(&run->matchers[k->index], k->str, k->len) < 0) {
@@ -450,10 +515,12 @@ int imap_search_begin(struct imap_session *s, const struct imap_cmd *cmd,
         run->s = s;
         run->prog = prog;
         run->matchers = calloc(prog.nkeys, sizeof(*run->matchers));
+        run->hfield_ids = calloc(prog.nkeys, sizeof(*run->hfield_ids));
+        run->hfields.hfields_only = true;
         if (prog.root->cost == IMAP_SEARCH_COST_BODY)
             run->chunk = malloc(IMAP_SEARCH_CHUNK);
     }
-    if (run == NULL || run->matchers == NULL ||
+    if (run == NULL || run->matchers == NULL || run->hfield_ids == NULL ||
         (prog.root->cost == IMAP_SEARCH_COST_BODY && run->chunk == NULL)) {
         imap_out_tagged(out, cmd, "NO", "[SERVERBUG] Out of memory");
         imap_search_end(&run);
@@ -474,44 +541,58 @@ void imap_search_end(struct imap_search_run **run)
     for (unsigned i = 0; (*run)->matchers != NULL && i < (*run)->prog.nkeys; i++)
         imap_search_matcher_free(&(*run)->matchers[i]);
     free((*run)->matchers);
+    free((*run)->hfield_ids);
+    store_mime_set_clear(&(*run)->hfields);
     free((*run)->chunk);
     free(*run);
     *run = NULL;
 }
 
-/* ---- the command ---- */
+/* ---- SEARCH over the view alone ---- */
 
-static void search_work(struct imap_session *s, const struct imap_cmd *cmd, FILE *out)
+/* Whether the view's UIDs and the MIME records' header fields answer k, with no flag, size,
+ * date or file (*fields_r set when a header field is asked about). */
+static bool keys_view_only(const struct imap_search_key *k, bool *fields_r)
 {
-    bool uid = cmd->name_len == 3 && strncasecmp(cmd->name, "UID", 3) == 0;
-    const struct imap_arg *keys = uid ? cmd->args->next : cmd->args;
-    struct imap_search_run *run;
-    struct store_msg *msgs = NULL;
-    struct store_error err;
-    size_t n = 0;
-
-    if (imap_search_begin(s, cmd, keys, true, &run, out) < 0)
-        return;
-    if (!imap_sel_check(s, cmd, IMAP_RIGHT_R, out)) { /* RFC 4314 4 */
-        imap_search_end(&run);
-        return;
+    switch (k->kind) {
+    case IMAP_SK_AND:
+    case IMAP_SK_OR:
+    case IMAP_SK_NOT:
+        for (const struct imap_search_key *op = k->child; op != NULL; op = op->next)
+            if (!keys_view_only(op, fields_r))
+                return false;
+        return true;
+    case IMAP_SK_ALL:
+    case IMAP_SK_RECENT:
+    case IMAP_SK_SEQSET:
+    case IMAP_SK_UIDSET:
+        return true;
+    case IMAP_SK_HEADER:
+        *fields_r = true;
+        return k->cost == IMAP_SEARCH_COST_INDEX;
+    default:
+        return false;
     }
-    if (store_msg_list(imapd_store(), s->sel.owner, s->sel.id, 1, 0, &msgs, &n, &err) != STORE_OK) {
-        imap_out_store_error(out, cmd, &err);
-        imap_search_end(&run);
-        return;
-    }
-    fputs("* SEARCH", out);
-    for (size_t i = 0; i < n; i++)
-        if (imap_search_match(run, &msgs[i]))
-            fprintf(out, " %u", uid ? msgs[i].uid : imap_seq_of(s, msgs[i].uid));
-    fputs("\r\n", out);
-    imap_out_tagged(out, cmd, "OK", "%sSEARCH completed", uid ? "UID " : "");
-    store_msg_list_free(&msgs, n);
-    imap_search_end(&run);
 }
 
-void imap_cmd_search(struct imap_session *s, struct imap_cmd **cmd)
+bool imap_search_view_only(const struct imap_search_run *run)
 {
-    imap_run(s, cmd, search_work);
+    bool fields = false;
+
+    /* without a field to read, listing the records is what tells expunged messages apart */
+    return keys_view_only(run->prog.root, &fields) && fields;
+}
+
+int imap_search_match_bare(struct imap_search_run *run, uint32_t uid, uint32_t seq)
+{
+    struct store_msg bare = {.uid = uid};
+    struct search_msg x = {.run = run, .m = &bare, .seq = seq, .fd = -1};
+    enum tri r;
+
+    /* the MIME record first, whatever the keys: a message without one may have been expunged
+     * since the view was taken, which only the listed records tell (search_listed skips it) */
+    if (msg_hfields(&x) == NULL)
+        return -1;
+    r = match_upto(&x, IMAP_SEARCH_COST_INDEX);
+    return r == TRI_MAYBE ? -1 : r == TRI_YES;
 }

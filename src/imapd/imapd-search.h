@@ -1,7 +1,7 @@
 /* SEARCH programs (RFC 3501 6.4.4, section 9 "search-key") without the store: the parser that
  * turns a command's arguments into a tree of keys, dates, and the text matching the evaluator
- * (imapd-search-eval.c) uses: case folding, a substring search over text that arrives in
- * chunks, and the fields of a header block. */
+ * (imapd-search-eval.c) uses: case folding and a substring search over text that arrives in
+ * chunks. Header blocks are walked with the store's store_hfield_next (store-hfield.h). */
 #ifndef HALYARD_IMAPD_SEARCH_H
 #define HALYARD_IMAPD_SEARCH_H
 
@@ -51,10 +51,12 @@ enum imap_search_flag {
     IMAP_SF_DRAFT,
 };
 
-/* What evaluating a key needs, cheapest first: the message record, the header block, or the
- * body. */
+/* What evaluating a key needs, cheapest first: the message record, the MIME record's copy of
+ * the common header fields (HEADER keys on those fields; the evaluator sets it, the parser
+ * leaves HEADER keys at the header block), the header block, or the body. */
 enum imap_search_cost {
     IMAP_SEARCH_COST_RECORD,
+    IMAP_SEARCH_COST_INDEX,
     IMAP_SEARCH_COST_HEADER,
     IMAP_SEARCH_COST_BODY,
 };
@@ -143,23 +145,5 @@ bool imap_search_matcher_feed(struct imap_search_matcher *m, const char *data, s
 /* Ends the text (an incomplete character left over is matched as it is); returns m->found. */
 bool imap_search_matcher_end(struct imap_search_matcher *m);
 void imap_search_matcher_free(struct imap_search_matcher *m);
-
-/* One field of a header block: the name (without the colon) and the raw value (after the
- * colon, folds included, up to and without the CRLF that ends the field). */
-struct imap_search_field {
-    const char *name;
-    size_t name_len;
-    const char *value;
-    size_t value_len;
-};
-
-/* The field at *pos in hdr[0..len), advancing *pos; false at the end of the block (a blank
- * line or len). Lines without a colon are skipped. */
-bool imap_search_header_next(const char *hdr, size_t len, size_t *pos,
-                             struct imap_search_field *f_r);
-
-/* A value unfolded (RFC 5322 2.2.3: CRLF before white space removed) with white space at
- * both ends trimmed, into out (room for len + 1 octets, NUL-terminated). Returns its length. */
-size_t imap_search_unfold(const char *value, size_t len, char *out);
 
 #endif

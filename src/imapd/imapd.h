@@ -170,7 +170,7 @@ uint32_t imap_seq_of(const struct imap_session *s, uint32_t uid);
 /* A flag list (or one flag): system flags and space-separated keywords (caller frees). */
 bool imap_parse_flag_list(const struct imap_arg *arg, uint32_t *flags_r, char **keywords_r);
 
-/* imapd-search.c: SEARCH and UID SEARCH, and the evaluation SORT uses too */
+/* imapd-search.c, imapd-search-cmd.c: SEARCH and UID SEARCH, and the evaluation SORT uses too */
 void imap_cmd_search(struct imap_session *s, struct imap_cmd **cmd);
 struct imap_search_run;
 /* Parses the search keys from keys on (with charset_allowed, a leading CHARSET astring first)
@@ -182,6 +182,12 @@ int imap_search_begin(struct imap_session *s, const struct imap_cmd *cmd,
 /* Whether m (a message of the selected mailbox) matches; reads its file only when a header or
  * body key decides. Not in the session's view: false. */
 bool imap_search_match(struct imap_search_run *run, const struct store_msg *m);
+/* Whether the program asks only about UIDs, sequence numbers, \Recent and header fields the
+ * MIME records keep; then imap_search_match_bare answers for a message of the view from its
+ * UID and sequence number alone: 1 or 0, or -1 when it needs the message's record (its MIME
+ * record does not hold the field), for imap_search_match. */
+bool imap_search_view_only(const struct imap_search_run *run);
+int imap_search_match_bare(struct imap_search_run *run, uint32_t uid, uint32_t seq);
 void imap_search_end(struct imap_search_run **run);
 
 /* imapd-sort-cmd.c: SORT and UID SORT (RFC 5256) */

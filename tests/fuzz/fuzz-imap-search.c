@@ -1,7 +1,8 @@
 /* libFuzzer target for SEARCH's pure half: any bytes as the program of "a SEARCH ..." (through
  * the command parser, literals included) under a depth bound the input chooses, the tree
  * checked for its promises; the same bytes as a needle and a text for the chunked substring
- * search, which must agree with folding everything at once; and as a header block. */
+ * search, which must agree with folding everything at once; and as a header block and as
+ * the header-field part of a MIME record. */
 #include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include "imapd-arena.h"
 #include "imapd-parse.h"
 #include "imapd-search.h"
+#include "store-hfield.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -149,20 +151,35 @@ static void fuzz_matcher(const char *needle, size_t nlen, const char *text, size
 
 static void fuzz_header(const char *hdr, size_t len)
 {
-    struct imap_search_field f;
+    struct store_hfield f;
     size_t pos = 0, last = 0;
     char *out = malloc(len + 1);
 
     assert(out != NULL);
-    while (imap_search_header_next(hdr, len, &pos, &f)) {
+    while (store_hfield_next(hdr, len, &pos, &f)) {
         assert(pos > last && pos <= len);
         assert(f.name >= hdr + last && f.value + f.value_len <= hdr + pos);
         assert(f.name + f.name_len < f.value);
-        assert(imap_search_unfold(f.value, f.value_len, out) <= f.value_len);
+        assert(store_hfield_unfold(f.value, f.value_len, out) <= f.value_len);
         last = pos;
     }
     assert(pos <= len);
     free(out);
+}
+
+/* The same bytes as the MIME record's header-field part: entries stay inside it. */
+static void fuzz_hfields(const unsigned char *part, size_t len)
+{
+    enum store_hfield_id id;
+    const char *v;
+    size_t pos = 0, last = 0, vlen;
+
+    (void)store_hfields_covers(part, len, STORE_HF_SUBJECT);
+    while (store_hfields_next(part, len, &pos, &id, &v, &vlen)) {
+        assert(pos > last && pos <= len && id < STORE_HF_COUNT);
+        assert((const unsigned char *)v > part && (const unsigned char *)v + vlen == part + pos);
+        last = pos;
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -177,5 +194,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_program(data + 2, size - 2, charset_allowed, depth_max);
     fuzz_matcher(rest, nlen, rest + nlen, size - 2 - nlen, data[0] | (uint32_t)data[1] << 8);
     fuzz_header(rest, size - 2);
+    fuzz_hfields((const unsigned char *)rest, size - 2);
     return 0;
 }

@@ -1,6 +1,7 @@
 /* SEARCH programs: every key parsed into its tree (shown with imap_search_dump), CHARSET,
  * literals, the errors and the nesting bound (deep programs are BAD, not a stack overflow);
- * dates; case folding, the chunked substring search split at every octet, and header fields. */
+ * dates; case folding and the chunked substring search split at every octet (header fields:
+ * tests/unit/store/test-store-hfield.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -355,45 +356,12 @@ static void test_matcher(void **state)
     imap_search_matcher_free(&m);
 }
 
-static void test_header(void **state)
-{
-    static const char hdr[] = "From: a@b\r\n"
-                              "Subject: one\r\n two\r\n\tthree  \r\n"
-                              "no colon here\r\n"
-                              "X-Empty:\r\n"
-                              "Odd : spaced\n"
-                              "\r\n"
-                              "Body: not a field\r\n";
-    static const char *const want[][2] = {
-        {"From", "a@b"}, {"Subject", "one two\tthree"}, {"X-Empty", ""}, {"Odd", "spaced"}};
-    struct imap_search_field f;
-    size_t pos = 0, n = 0;
-    char out[64];
-
-    while (imap_search_header_next(hdr, sizeof(hdr) - 1, &pos, &f)) {
-        assert_true(n < 4);
-        assert_int_equal(f.name_len, strlen(want[n][0]));
-        assert_memory_equal(f.name, want[n][0], f.name_len);
-        assert_int_equal(imap_search_unfold(f.value, f.value_len, out), strlen(want[n][1]));
-        assert_string_equal(out, want[n][1]);
-        n++;
-    }
-    assert_int_equal(n, 4);
-    pos = 0;
-    assert_false(imap_search_header_next("", 0, &pos, &f));
-    pos = 0;
-    assert_true(imap_search_header_next("A: b", 4, &pos, &f)); /* no line end at all */
-    assert_int_equal(f.value_len, 2);
-    assert_false(imap_search_header_next("A: b", 4, &pos, &f));
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table),  cmocka_unit_test(test_no_charset),
-        cmocka_unit_test(test_depth),  cmocka_unit_test(test_dates),
-        cmocka_unit_test(test_fold),   cmocka_unit_test(test_matcher),
-        cmocka_unit_test(test_header),
+        cmocka_unit_test(test_table), cmocka_unit_test(test_no_charset),
+        cmocka_unit_test(test_depth), cmocka_unit_test(test_dates),
+        cmocka_unit_test(test_fold),  cmocka_unit_test(test_matcher),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

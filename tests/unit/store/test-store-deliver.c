@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "store-private.h"
+#include "store-hfield.h"
 #include "store-test.h"
 
 static const char msg_a[] = "From: a@example.com\nSubject: A\n\nalpha\n";
@@ -527,6 +528,20 @@ static void test_mime_range(void **state)
             assert_null(mm);
         else
             assert_true(mm != NULL && mm->envelope != NULL);
+    }
+    store_mime_set_clear(&set);
+    /* SEARCH's walk: the header fields alone, from one buffer per batch */
+    set.hfields_only = true;
+    for (uint32_t uid = 1; uid <= 7; uid++) {
+        const struct store_mime *mm = store_mime_set_next(st, "alice", id, uid, 7, 2, &set);
+        assert_true(set.hfields_only);
+        if (uid == 2) {
+            assert_null(mm);
+            continue;
+        }
+        assert_true(mm != NULL && mm->envelope == NULL && mm->hfields != NULL);
+        assert_true(mm->hfields >= set.arena);
+        assert_true(store_hfields_covers(mm->hfields, mm->hfields_len, STORE_HF_SUBJECT));
     }
     store_mime_set_clear(&set);
 }

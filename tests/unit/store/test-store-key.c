@@ -128,7 +128,7 @@ static void test_records_round_trip(void **state)
                           .body_mailbox = 7,
                           .body_uid = 9,
                           .keywords = "$Forwarded"};
-    struct store_mime mime = {"(NIL)", "(\"text\" \"plain\")", ""};
+    struct store_mime mime = {"(NIL)", "(\"text\" \"plain\")", "", NULL, 0};
     struct store_mailbox mb2;
     struct store_msg m2;
     struct store_mime mime2;

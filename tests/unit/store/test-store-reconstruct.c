@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "store-hfield.h"
 #include "rc-test.h"
 #include "store-test.h"
 #include "store-tx.h"
@@ -396,6 +397,8 @@ static void test_size_and_mime(void **state)
     assert_int_equal(m.flags, STORE_FLAG_SEEN | STORE_FLAG_FLAGGED);
     assert_int_equal(store_msg_get_mime(st, USER, mb.id, 2, &mime, &err), STORE_OK);
     assert_non_null(strstr(mime.envelope, "\"in 2\""));
+    /* recomputed as delivery computes it: with the header fields SEARCH reads */
+    assert_true(store_hfields_covers(mime.hfields, mime.hfields_len, STORE_HF_SUBJECT));
     assert_clean(st);
     store_mime_clear(&mime);
     store_msg_clear(&m);
