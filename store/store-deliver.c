@@ -268,7 +268,7 @@ static enum store_err jdlv_fn(struct store_tx *tx, void *vctx, struct store_erro
         rc = dlv_sync_dirs(c, err);
     STORE_FAULT("deliver-commit");
     if (rc == STORE_OK && delivered > 0)
-        rc = store_journal_append(&j, c->journal, err);
+        rc = store_journal_append(&j, c->journal, true, err);
     if (rc == STORE_OK && j.end > fold_at(c))
         c->fold_due = true;
     store_journal_close(&j);

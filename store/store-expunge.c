@@ -123,7 +123,7 @@ static enum store_err expunge_commit(struct store *st, struct store_userctx *u,
     if (mode == STORE_TX_BULK)
         return store_user_tx(u, mode, expunge_fn, c, err);
     c->journal = &journal;
-    rc = store_journal_change(u, expunge_fn, c, &journal, &done, err);
+    rc = store_journal_change(u, expunge_fn, c, &journal, true, &done, err);
     c->journal = NULL;
     store_buf_free(&journal);
     if (rc != STORE_OK || done)

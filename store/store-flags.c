@@ -120,7 +120,7 @@ static enum store_err flags_commit(struct store_userctx *u, struct flags_ctx *c,
     if (store_tx_bulk_worth(u->index, c->nuids))
         return store_user_tx(u, STORE_TX_BULK, flags_fn, c, err);
     c->journal = &journal;
-    rc = store_journal_change(u, flags_fn, c, &journal, &done, err);
+    rc = store_journal_change(u, flags_fn, c, &journal, true, &done, err);
     c->journal = NULL;
     store_buf_free(&journal);
     if (rc != STORE_OK || done)

@@ -288,7 +288,7 @@ struct change {
     store_tx_fn *fn;
     void *ctx;
     struct store_buf *buf;
-    bool declined, fold_due;
+    bool durable, declined, fold_due;
 };
 
 static enum store_err change_fn(struct store_tx *tx, void *vctx, struct store_error *err)
@@ -310,16 +310,17 @@ static enum store_err change_fn(struct store_tx *tx, void *vctx, struct store_er
         rc = c->fn(tx, c->ctx, err);
     STORE_FAULT("change-encoded");
     if (rc == STORE_OK && c->buf->len > 0)
-        rc = store_journal_append(&j, c->buf, err);
+        rc = store_journal_append(&j, c->buf, c->durable, err);
     c->fold_due = rc == STORE_OK && j.end > STORE_JOURNAL_FOLD_READERS_AT;
     store_journal_close(&j);
     return rc;
 }
 
 enum store_err store_journal_change(struct store_userctx *u, store_tx_fn *fn, void *ctx,
-                                    struct store_buf *buf, bool *done_r, struct store_error *err)
+                                    struct store_buf *buf, bool durable, bool *done_r,
+                                    struct store_error *err)
 {
-    struct change c = {u, fn, ctx, buf, false, false};
+    struct change c = {u, fn, ctx, buf, durable, false, false};
     enum store_err rc;
 
     *done_r = false;

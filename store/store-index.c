@@ -180,7 +180,7 @@ static bool wal_exists(const char *path)
  * and has not yet taken its lock to write the header, so it is worth a few more tries. */
 #define TORN_HEADER_RETRIES 3
 
-#define CACHED_MAX    128 /* handles a process keeps */
+#define CACHED_MAX    64  /* handles a process keeps (about 130 KiB each: mapped pages) */
 #define CACHED_LEAVES 256 /* Tokyo Cabinet's leaf and node caches of a reader's handle */
 #define CACHED_NODES  64
 

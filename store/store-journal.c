@@ -399,7 +399,7 @@ void store_journal_close(struct store_journal *j)
 }
 
 enum store_err store_journal_append(struct store_journal *j, const struct store_buf *buf,
-                                    struct store_error *err)
+                                    bool sync, struct store_error *err)
 {
     size_t off = 0;
     ssize_t n;
@@ -419,7 +419,7 @@ enum store_err store_journal_append(struct store_journal *j, const struct store_
     STORE_FAULT("journal-written");
     if (rc == STORE_OK && ftruncate(j->fd, j->end + (off_t)buf->len) != 0)
         rc = store_fail_errno(err, errno, "truncate %s", j->path);
-    if (rc == STORE_OK && fdatasync(j->fd) != 0)
+    if (rc == STORE_OK && sync && fdatasync(j->fd) != 0)
         rc = store_fail_errno(err, errno, "fdatasync %s", j->path);
     if (rc != STORE_OK) {
         /* Whatever reached the file must not turn up later as a delivery that failed. */

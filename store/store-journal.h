@@ -89,10 +89,11 @@ void store_journal_close(struct store_journal *j);
 enum store_err store_journal_open_shared(const struct store_userctx *u, struct store_journal *j,
                                          struct store_error *err);
 
-/* Appends the records in buf (made by store_journal_encode) and makes them durable. On failure
- * the journal is cut back to where it was. */
+/* Appends the records in buf (made by the store_journal_encode functions) and, when sync, makes
+ * them durable (an fdatasync; records appended without one become durable with the next that
+ * has one). On failure the journal is cut back to where it was. */
 enum store_err store_journal_append(struct store_journal *j, const struct store_buf *buf,
-                                    struct store_error *err);
+                                    bool sync, struct store_error *err);
 void store_journal_encode(struct store_buf *buf, const struct store_jrec *r);
 
 /* The change records: flags of n messages (uid, flags, keywords as they are after the
@@ -132,11 +133,13 @@ void store_journal_reset(const struct store_userctx *u);
 
 /* A change made through the journal: fn runs in a read transaction on u's index whose shadow
  * holds the journal applied, so it sees the current state, and whose writes go nowhere; fn
- * encodes its records into buf, which are then appended with one fdatasync. Past
+ * encodes its records into buf, which are then appended with one fdatasync (none unless durable:
+ * the record becomes durable with the next one synced, and a crash may lose it). Past
  * STORE_JOURNAL_FOLD_AT the journal is folded into the index afterwards. *done_r is false when
  * the journal path declined (no index yet, or a journal past STORE_JOURNAL_HARD_MAX): nothing
  * was done, and the caller makes the change in a write transaction instead. */
 enum store_err store_journal_change(struct store_userctx *u, store_tx_fn *fn, void *ctx,
-                                    struct store_buf *buf, bool *done_r, struct store_error *err);
+                                    struct store_buf *buf, bool durable, bool *done_r,
+                                    struct store_error *err);
 
 #endif

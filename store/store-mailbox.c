@@ -293,9 +293,11 @@ enum store_err store_mailbox_take_recent(struct store *st, const char *user, uin
     enum store_err rc = store_userctx_init(&u, st, user, err);
     bool done = false;
 
-    /* Most SELECTs find nothing new and write nothing; the others one journal record. */
+    /* Most SELECTs find nothing new and write nothing; the others one journal record, not
+     * synced: \Recent is advisory (RFC 3501 2.3.2), and a crash that loses the record only
+     * shows the messages as recent once more. */
     if (rc == STORE_OK)
-        rc = store_journal_change(&u, recent_fn, &c, &journal, &done, err);
+        rc = store_journal_change(&u, recent_fn, &c, &journal, false, &done, err);
     c.journal = NULL;
     if (rc == STORE_OK && !done)
         rc = store_user_tx(&u, STORE_TX_WRITE, recent_fn, &c, err);
