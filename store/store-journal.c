@@ -398,8 +398,8 @@ void store_journal_close(struct store_journal *j)
     j->path = NULL;
 }
 
-enum store_err store_journal_append(struct store_journal *j, const struct store_buf *buf,
-                                    bool sync, struct store_error *err)
+enum store_err store_journal_append(struct store_journal *j, const struct store_buf *buf, bool sync,
+                                    struct store_error *err)
 {
     size_t off = 0;
     ssize_t n;

@@ -92,8 +92,8 @@ enum store_err store_journal_open_shared(const struct store_userctx *u, struct s
 /* Appends the records in buf (made by the store_journal_encode functions) and, when sync, makes
  * them durable (an fdatasync; records appended without one become durable with the next that
  * has one). On failure the journal is cut back to where it was. */
-enum store_err store_journal_append(struct store_journal *j, const struct store_buf *buf,
-                                    bool sync, struct store_error *err);
+enum store_err store_journal_append(struct store_journal *j, const struct store_buf *buf, bool sync,
+                                    struct store_error *err);
 void store_journal_encode(struct store_buf *buf, const struct store_jrec *r);
 
 /* The change records: flags of n messages (uid, flags, keywords as they are after the
