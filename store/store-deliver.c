@@ -255,7 +255,11 @@ static enum store_err jdlv_fn(struct store_tx *tx, void *vctx, struct store_erro
     }
     /* UIDs, quota and the counters of the NEW events continue from what the journal holds. */
     store_tx_shadow(tx);
-    rc = store_journal_apply(tx, c->u, &j, NULL, err);
+    if (!store_tx_shadow_reuse(tx, j.size)) {
+        rc = store_journal_apply(tx, c->u, &j, NULL, err);
+        if (rc == STORE_OK)
+            store_tx_shadow_offer(tx, j.size);
+    }
     if (rc == STORE_OK)
         rc = store_usage_load(tx, &usage, err);
     for (size_t i = 0; rc == STORE_OK && i < c->n; i++) {

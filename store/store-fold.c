@@ -274,7 +274,16 @@ enum store_err store_journal_fold(struct store_tx *tx, const struct store_userct
     *applied_r = 0;
     if (rc != STORE_OK)
         return rc;
-    rc = store_journal_apply(tx, u, &j, out, err);
+    /* a reader: the shadow an earlier read made of this same journal and index, if kept */
+    if (out == NULL && store_tx_shadow_reuse(tx, j.size)) {
+        store_journal_close(&j);
+        return STORE_OK;
+    }
+    rc = store_journal_load(&j, err);
+    if (rc == STORE_OK)
+        rc = store_journal_apply(tx, u, &j, out, err);
+    if (rc == STORE_OK && out == NULL)
+        store_tx_shadow_offer(tx, j.size);
     if (rc == STORE_OK)
         *applied_r = j.n;
     store_journal_close(&j);
@@ -305,7 +314,11 @@ static enum store_err change_fn(struct store_tx *tx, void *vctx, struct store_er
         return STORE_OK;
     }
     store_tx_shadow(tx);
-    rc = store_journal_apply(tx, c->u, &j, NULL, err);
+    if (!store_tx_shadow_reuse(tx, j.size)) {
+        rc = store_journal_apply(tx, c->u, &j, NULL, err);
+        if (rc == STORE_OK)
+            store_tx_shadow_offer(tx, j.size);
+    }
     if (rc == STORE_OK)
         rc = c->fn(tx, c->ctx, err);
     STORE_FAULT("change-encoded");

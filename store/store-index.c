@@ -39,7 +39,11 @@ struct store_tx {
     TCBDB *bdb;
     const char *path;
     struct shadow *shadow;
-    bool reader; /* opened as a reader (not to roll back a dead writer's WAL) */
+    bool reader;          /* opened as a reader (not to roll back a dead writer's WAL) */
+    bool shadow_borrowed; /* shadow is the path's kept one: copied before any change */
+    bool gen_known;
+    uint64_t gen; /* the file's generation during the transaction */
+    struct path_lock *pl;
 };
 
 /* Tokyo Cabinet refuses a second open of one path in a process (TCETHREAD), so threads of a
@@ -54,6 +58,10 @@ struct path_lock {
     uint64_t gen;  /* the file's generation it was current at */
     int genfd;     /* <path>.gen, open while a handle is cached (-1: none yet) */
     uint64_t used; /* for choosing which one to close */
+    /* a read's shadow of the journal, kept for the next read while nothing changed */
+    struct shadow *kept_shadow;
+    uint64_t kept_gen;
+    off_t kept_jlen;
 };
 
 /* Debian builds Tokyo Cabinet with TCMICROYIELD, a testing aid that yields the CPU from inside
@@ -95,10 +103,13 @@ static struct path_lock *path_lock_ref(const char *path)
 }
 
 /* Frees pl, unlinked from the registry (registry_mu held, no references, nothing cached). */
+static void shadow_free(struct shadow **sh);
+
 static void path_lock_free(struct path_lock *pl)
 {
     struct path_lock **pp;
 
+    shadow_free(&pl->kept_shadow);
     for (pp = &registry; *pp != pl; pp = &(*pp)->next)
         ;
     *pp = pl->next;
@@ -207,7 +218,7 @@ static uint64_t gen_read(int fd)
 }
 
 /* A writer holding path exclusively: readers' kept handles are not current any more. */
-static void gen_advance(const char *path)
+void store_tx_advance(const char *path)
 {
     char *g = gen_path(path);
     int fd = open(g, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -266,7 +277,7 @@ static enum store_err tx_open(struct store_tx *tx, enum store_tx_mode mode, uint
         if (tcbdbopen(tx->bdb, tx->path, omode)) {
             if (!fresh && same_file(tx)) {
                 if (!tx->reader)
-                    gen_advance(tx->path);
+                    store_tx_advance(tx->path);
                 return STORE_OK;
             }
             if (!fresh) {
@@ -334,6 +345,7 @@ static bool file_lock(TCBDB *bdb, short type)
 
 static void cached_close(struct path_lock *pl)
 {
+    shadow_free(&pl->kept_shadow);
     if (pl->cached != NULL) {
         tcbdbclose(pl->cached);
         tcbdbdel(pl->cached);
@@ -386,6 +398,8 @@ static enum store_err cached_take(struct path_lock *pl, struct store_tx *tx, uin
     }
     pl->cached = NULL; /* in use; counted still */
     tx->reader = true;
+    tx->gen = pl->gen;
+    tx->gen_known = true;
     return STORE_OK;
 }
 
@@ -705,6 +719,80 @@ void store_tx_shadow(struct store_tx *tx)
         abort();
 }
 
+/* ---- shadows kept between reads ---- */
+
+/* Applying the journal costs a read of the index for every message a record changes, and most
+ * reads of a user follow one another with the journal and the index unchanged. So a read's
+ * shadow is kept in its path's entry, keyed by the file's generation and the journal's length:
+ * appends only make the journal longer, a fold (which empties it) advances the generation, and
+ * so does an appender that overwrites a torn tail. A transaction that takes a kept shadow
+ * copies it before it changes anything in it. */
+
+static uint64_t tx_gen(struct store_tx *tx)
+{
+    if (!tx->gen_known) {
+        char *g = gen_path(tx->path);
+        int fd = open(g, O_RDONLY | O_CLOEXEC);
+        tx->gen = gen_read(fd);
+        if (fd >= 0)
+            close(fd);
+        free(g);
+        tx->gen_known = true;
+    }
+    return tx->gen;
+}
+
+bool store_tx_shadow_reuse(struct store_tx *tx, off_t journal_len)
+{
+    struct path_lock *pl = tx->pl;
+
+    if (pl == NULL || pl->kept_shadow == NULL || pl->kept_jlen != journal_len ||
+        pl->kept_gen != tx_gen(tx))
+        return false;
+    if (!tx->shadow_borrowed)
+        shadow_free(&tx->shadow);
+    tx->shadow = pl->kept_shadow;
+    tx->shadow_borrowed = true;
+    return true;
+}
+
+void store_tx_shadow_offer(struct store_tx *tx, off_t journal_len)
+{
+    struct path_lock *pl = tx->pl;
+
+    if (pl == NULL || tx->shadow == NULL || tx->shadow_borrowed)
+        return;
+    shadow_free(&pl->kept_shadow);
+    pl->kept_shadow = tx->shadow;
+    pl->kept_gen = tx_gen(tx);
+    pl->kept_jlen = journal_len;
+    tx->shadow_borrowed = true;
+}
+
+/* Before a change to a kept shadow: the transaction's own copy. */
+static void shadow_own(struct store_tx *tx)
+{
+    const struct shadow *from = tx->shadow;
+    struct shadow *sh;
+
+    if (!tx->shadow_borrowed)
+        return;
+    sh = calloc(1, sizeof(*sh));
+    if (sh == NULL || (sh->v = calloc(from->n + 1, sizeof(*sh->v))) == NULL)
+        abort();
+    for (size_t i = 0; i < from->n; i++) {
+        sh->v[i].key = memdup_or_abort(from->v[i].key, from->v[i].klen);
+        sh->v[i].klen = from->v[i].klen;
+        sh->v[i].val =
+            from->v[i].val != NULL ? memdup_or_abort(from->v[i].val, from->v[i].vlen) : NULL;
+        sh->v[i].vlen = from->v[i].vlen;
+    }
+    sh->n = from->n;
+    sh->cap = from->n + 1;
+    tx->shadow = sh;
+    tx->shadow_borrowed = false;
+}
+
 enum store_err store_tx_run(struct store *st, const char *path, enum store_tx_mode mode,
                             store_tx_fn *fn, void *ctx, struct store_error *err)
 {
@@ -715,7 +803,7 @@ enum store_err store_tx_run_then(struct store *st, const char *path, enum store_
                                  store_tx_fn *fn, void *ctx, store_tx_after_fn *after,
                                  struct store_error *err)
 {
-    struct store_tx tx = {NULL, path, NULL, false};
+    struct store_tx tx = {.path = path};
     uint64_t deadline = now_us() + (uint64_t)st->lock_timeout_ms * 1000u;
     struct path_lock *pl = path_lock_ref(path);
     struct timespec abs;
@@ -738,6 +826,7 @@ enum store_err store_tx_run_then(struct store *st, const char *path, enum store_
                               path);
         return store_fail_errno(err, e, "lock %s", path);
     }
+    tx.pl = pl;
     rc = mode == STORE_TX_READ ? cached_take(pl, &tx, deadline, err) : STORE_OK;
     was_cached = tx.bdb != NULL;
     if (rc == STORE_OK && tx.bdb == NULL) {
@@ -746,7 +835,8 @@ enum store_err store_tx_run_then(struct store *st, const char *path, enum store_
     }
     if (rc == STORE_OK) {
         rc = tx_body(&tx, mode, fn, ctx, after, err);
-        shadow_free(&tx.shadow);
+        if (!tx.shadow_borrowed)
+            shadow_free(&tx.shadow);
         if (mode == STORE_TX_READ && tx.reader)
             cached_keep(pl, &tx, was_cached);
         else {
@@ -795,6 +885,7 @@ enum store_err store_tx_put(struct store_tx *tx, const void *key, size_t klen, c
                             size_t vlen, struct store_error *err)
 {
     if (tx->shadow != NULL) {
+        shadow_own(tx);
         shadow_set(tx->shadow, key, klen, val, vlen);
         return STORE_OK;
     }
@@ -807,6 +898,7 @@ enum store_err store_tx_del(struct store_tx *tx, const void *key, size_t klen,
                             struct store_error *err)
 {
     if (tx->shadow != NULL) {
+        shadow_own(tx);
         shadow_set(tx->shadow, key, klen, NULL, 0);
         return STORE_OK;
     }

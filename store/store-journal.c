@@ -279,6 +279,7 @@ static enum store_err journal_load(struct store_journal *j, struct store_error *
     if (fstat(j->fd, &sb) != 0)
         return store_fail_errno(err, errno, "stat %s", j->path);
     size = (size_t)sb.st_size;
+    j->size = sb.st_size;
     if (size > 0) {
         data = malloc(size);
         if (data == NULL)
@@ -329,6 +330,7 @@ enum store_err store_journal_open(const struct store_userctx *u, struct store_jo
 
     memset(j, 0, sizeof(*j));
     j->path = store_journal_path(u->home);
+    j->index = u->index;
     j->fd = open(j->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (j->fd >= 0)
         created = true;
@@ -363,6 +365,7 @@ enum store_err store_journal_open(const struct store_userctx *u, struct store_jo
 enum store_err store_journal_open_shared(const struct store_userctx *u, struct store_journal *j,
                                          struct store_error *err)
 {
+    struct stat sb;
     enum store_err rc;
 
     memset(j, 0, sizeof(*j));
@@ -382,10 +385,18 @@ enum store_err store_journal_open_shared(const struct store_userctx *u, struct s
             store_journal_close(j);
             return rc;
         }
-    rc = journal_load(j, err);
-    if (rc != STORE_OK)
+    if (fstat(j->fd, &sb) != 0) {
+        rc = store_fail_errno(err, errno, "stat %s", j->path);
         store_journal_close(j);
-    return rc;
+        return rc;
+    }
+    j->size = sb.st_size;
+    return STORE_OK;
+}
+
+enum store_err store_journal_load(struct store_journal *j, struct store_error *err)
+{
+    return j->fd >= 0 ? journal_load(j, err) : STORE_OK;
 }
 
 void store_journal_close(struct store_journal *j)
@@ -405,7 +416,11 @@ enum store_err store_journal_append(struct store_journal *j, const struct store_
     ssize_t n;
     enum store_err rc = STORE_OK;
 
-    /* A torn tail (a crashed appender's, never acknowledged) goes before anything follows it. */
+    /* A torn tail (a crashed appender's, never acknowledged) goes before anything follows it;
+     * the journal can then hold other bytes at a length a reader saw before, so readers'
+     * kept shadows (keyed by that length) must go. */
+    if (j->size > j->end && j->index != NULL)
+        store_tx_advance(j->index);
     while (off < buf->len) {
         n = pwrite(j->fd, buf->data + off, buf->len - off, j->end + (off_t)off);
         if (n < 0 && errno == EINTR)

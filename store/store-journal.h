@@ -43,7 +43,9 @@ struct store_jrec {
 struct store_journal {
     int fd;
     char *path;
-    off_t end; /* end of the last whole record: a torn tail beyond it was cut off */
+    const char *index; /* the user's index (borrowed) */
+    off_t size;        /* of the file when opened */
+    off_t end;         /* end of the last whole record: a torn tail beyond it was cut off */
     struct store_jrec *recs;
     size_t n;
 };
@@ -84,10 +86,12 @@ off_t store_journal_size(const struct store_userctx *u);
 enum store_err store_journal_open(const struct store_userctx *u, struct store_journal *j,
                                   struct store_error *err);
 void store_journal_close(struct store_journal *j);
-/* Reads u's journal under a shared flock (for a fold: appenders hold the index shared, so only
- * one may be between its records and its fdatasync). No journal reads as an empty one. */
+/* Opens u's journal under a shared flock (for a fold: appenders hold the index shared, so only
+ * one may be between its records and its fdatasync), its size in j->size; store_journal_load
+ * reads its records. No journal is an empty one. */
 enum store_err store_journal_open_shared(const struct store_userctx *u, struct store_journal *j,
                                          struct store_error *err);
+enum store_err store_journal_load(struct store_journal *j, struct store_error *err);
 
 /* Appends the records in buf (made by the store_journal_encode functions) and, when sync, makes
  * them durable (an fdatasync; records appended without one become durable with the next that

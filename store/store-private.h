@@ -101,6 +101,14 @@ enum store_err store_tx_run_then(struct store *st, const char *path, enum store_
                                  store_tx_fn *fn, void *ctx, store_tx_after_fn *after,
                                  struct store_error *err);
 
+/* A read's shadow of the journal as an earlier read of the same file made it (taking it as the
+ * transaction's shadow, copied before any change), when the index's generation is the same and
+ * the journal as long as then; store_tx_shadow_offer keeps tx's shadow for such reads. */
+bool store_tx_shadow_reuse(struct store_tx *tx, off_t journal_len);
+void store_tx_shadow_offer(struct store_tx *tx, off_t journal_len);
+/* Advances the generation of the file at path: kept handles and shadows of it are stale. */
+void store_tx_advance(const char *path);
+
 /* Closes the reader's handle this process keeps for path, if any (store-index.c keeps one
  * between reads while no writer changes the file): for a look at the file as it is, damage
  * included. */

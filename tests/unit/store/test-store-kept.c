@@ -169,12 +169,94 @@ static void test_many_users(void **state)
     test_store_free(&st);
 }
 
+static uint32_t flag_seen_in_child_uid = 2;
+
+static void seen_in_journal(struct store *st)
+{
+    struct store_flag_update up = {STORE_FLAGS_ADD, STORE_FLAG_SEEN, NULL, 0};
+    struct store_error err;
+    struct store_mailbox mb;
+
+    if (store_mailbox_get(st, USER, "INBOX", &mb, &err) != STORE_OK)
+        _exit(1);
+    if (store_flags_update(st, USER, mb.id, &flag_seen_in_child_uid, 1, &up, NULL, NULL, NULL, NULL,
+                           &err) != STORE_OK)
+        _exit(1);
+    store_mailbox_clear(&mb);
+}
+
+static uint64_t gen_of(struct store *st)
+{
+    char *index = store_path_index(st, USER), path[4096];
+    unsigned char b[8] = {0};
+    uint64_t v = 0;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s.gen", index);
+    free(index);
+    f = fopen(path, "rb");
+    if (f != NULL) {
+        if (fread(b, 1, sizeof(b), f) != sizeof(b))
+            memset(b, 0, sizeof(b));
+        fclose(f);
+    }
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | b[i];
+    return v;
+}
+
+/* The journal as a read applied it is kept too (keyed by the index's generation and the
+ * journal's length): changes journalled by another process after it are seen, and an appender
+ * that overwrites a torn tail advances the generation. */
+static void test_kept_shadow(void **state)
+{
+    struct store *st = test_store_new();
+    struct store_flag_update up = {STORE_FLAGS_ADD, STORE_FLAG_SEEN, NULL, 0};
+    struct store_error err;
+    struct store_mailbox mb;
+    char *home, *jpath;
+    uint32_t uid = 1;
+    uint64_t gen;
+    FILE *f;
+
+    (void)state;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(test_deliver(st, USER, NULL, "Subject: a\n\nx\n", NULL, NULL), STORE_OK);
+    assert_int_equal(store_fold(st, USER, &err), STORE_OK);
+    assert_int_equal(store_mailbox_get(st, USER, "INBOX", &mb, &err), STORE_OK);
+    assert_int_equal(
+        store_flags_update(st, USER, mb.id, &uid, 1, &up, NULL, NULL, NULL, NULL, &err), STORE_OK);
+    store_mailbox_clear(&mb);
+    assert_int_equal(unseen(st), 2); /* applied and kept */
+    assert_int_equal(unseen(st), 2); /* the kept one */
+    in_child(st, seen_in_journal);
+    assert_int_equal(unseen(st), 1);
+
+    /* a torn tail, as a crashed appender leaves it, then an append over it */
+    home = store_path_home(st, USER);
+    jpath = store_path_join(home, "index.jnl");
+    f = fopen(jpath, "ab");
+    assert_non_null(f);
+    fputs("torn", f);
+    fclose(f);
+    assert_int_equal(unseen(st), 1);
+    gen = gen_of(st);
+    flag_seen_in_child_uid = 3;
+    in_child(st, seen_in_journal);
+    assert_true(gen_of(st) > gen);
+    assert_int_equal(unseen(st), 0);
+    free(home);
+    free(jpath);
+    test_store_free(&st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_other_process_changes_seen),
         cmocka_unit_test(test_writer_in_this_process),
         cmocka_unit_test(test_many_users),
+        cmocka_unit_test(test_kept_shadow),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
