@@ -445,7 +445,8 @@ static void cached_keep(struct path_lock *pl, struct store_tx *tx, bool was_cach
         pl->genfd = open(g, O_RDONLY | O_CLOEXEC);
         free(g);
     }
-    pl->gen = gen_read(pl->genfd);
+    /* still locked: the generation read when the transaction began holds */
+    pl->gen = tx->gen_known ? tx->gen : gen_read(pl->genfd);
     pthread_mutex_lock(&registry_mu);
     if (!was_cached) {
         if (ncached >= CACHED_MAX && !cached_evict())
