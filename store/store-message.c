@@ -25,6 +25,8 @@ static void msgs_push(struct msgs *l, const struct store_msg *m)
     l->v[l->n++] = *m;
 }
 
+#define LIST_RESERVE_MAX (1u << 22)
+
 struct list_ctx {
     uint32_t id, first, last;
     struct msgs out;
@@ -61,7 +63,20 @@ static enum store_err list_fn(struct store_tx *tx, void *vctx, struct store_erro
 
     if (rc != STORE_OK)
         return rc;
+    /* room for every message at once: a large mailbox would otherwise be copied ~17 times */
+    size_t want = mb.messages;
     store_mailbox_clear(&mb);
+    if (c->last != 0 && c->last >= c->first && (size_t)(c->last - c->first) + 1 < want)
+        want = (size_t)(c->last - c->first) + 1;
+    if (want > LIST_RESERVE_MAX) /* a counter is not proof: past this, grow as records come */
+        want = LIST_RESERVE_MAX;
+    if (want > c->out.cap) {
+        struct store_msg *v = realloc(c->out.v, want * sizeof(*v));
+        if (v == NULL)
+            abort();
+        c->out.v = v;
+        c->out.cap = want;
+    }
     rc = store_tx_scan(tx, prefix, plen, start, slen, list_add, c, err);
     if (rc == STORE_OK && c->out.bad)
         rc = store_fail(err, STORE_EIO, "index: malformed message record in mailbox %u", c->id);
