@@ -4,6 +4,7 @@
  * file as the client reads (imapd-fetch-stream.c). The next round is made only when the last
  * has gone out, so replies keep their order and no thread waits for a slow client. */
 #include <errno.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -132,6 +133,7 @@ struct imap_fetch_run {
     size_t nm, next;
     uint32_t *uids;
     size_t n, k;
+    size_t seqpos; /* fetch_seq: where in the session's view the last message was */
     struct imap_fetch_batch *batch; /* the round being made, then sent */
     bool in_job;
     struct store_mime_set mimes; /* ENVELOPE / BODYSTRUCTURE / BODY, FETCH_MIME_BATCH at a time */
@@ -299,8 +301,26 @@ static int fetch_piece_out(struct imap_fetch_run *run, int fd, bool *fd_kept, st
     return 0;
 }
 
-/* One message's "* n FETCH (...)". 1 when written, 0 after a tagged NO, -1 on failure. */
-static int fetch_message(struct imap_fetch_run *run, const struct store_msg *m, FILE *out)
+/* The sequence number of uid in the session's view (0: not in it). Messages come in ascending
+ * UID order, as the view is kept, so walking on from the last one costs one pass over the view
+ * for the whole FETCH instead of a binary search per message. */
+static uint32_t fetch_seq(struct imap_fetch_run *run, uint32_t uid)
+{
+    const struct imap_selected *sel = &run->s->sel;
+    size_t i = run->seqpos;
+
+    if (i > sel->n || (i < sel->n && sel->uids[i] > uid))
+        return imap_seq_of(run->s, uid); /* not in order: look it up */
+    while (i < sel->n && sel->uids[i] < uid)
+        i++;
+    run->seqpos = i;
+    return i < sel->n && sel->uids[i] == uid ? (uint32_t)i + 1 : 0;
+}
+
+/* One message's "* n FETCH (...)" (seq: its sequence number). 1 when written, 0 after a tagged
+ * NO, -1 on failure. */
+static int fetch_message(struct imap_fetch_run *run, const struct store_msg *m, uint32_t seq,
+                         FILE *out)
 {
     struct imap_session *s = run->s;
     const struct imap_fetch *f = &run->f;
@@ -331,18 +351,30 @@ static int fetch_message(struct imap_fetch_run *run, const struct store_msg *m, 
         close(fd);
         fd = -1;
     }
-    fprintf(out, "* %u FETCH (", imap_seq_of(s, m->uid));
-#define SEP() (fputs(sep, out), sep = " ")
+    /* the start of the line, formatted here rather than by stdio: "UID n FLAGS (...)" for
+     * every message is what clients ask most, of every message of large mailboxes */
+    char head[64], *h = head;
+#define PUT(lit) (memcpy(h, lit, sizeof(lit) - 1), h += sizeof(lit) - 1)
+    PUT("* ");
+    h = imap_fmt_u32(h, seq);
+    PUT(" FETCH (");
     if ((f->items & F_UID) || run->uid) {
-        SEP();
-        fprintf(out, "UID %u", m->uid);
+        PUT("UID ");
+        h = imap_fmt_u32(h, m->uid);
+        sep = " ";
     }
     if (f->items & F_FLAGS) {
-        SEP();
-        fputs("FLAGS ", out);
+        if (sep[0] != '\0')
+            PUT(" ");
+        PUT("FLAGS ");
+        sep = " ";
+    }
+#undef PUT
+    fwrite(head, 1, (size_t)(h - head), out);
+    if (f->items & F_FLAGS)
         imap_out_flags(out, m->flags, m->keywords,
                        s->sel.first_recent != 0 && m->uid >= s->sel.first_recent);
-    }
+#define SEP() (fputs(sep, out), sep = " ")
     if (f->items & F_INTERNALDATE) {
         SEP();
         fputs("INTERNALDATE ", out);
@@ -475,9 +507,10 @@ static void fetch_round(struct imap_fetch_run *run, FILE *out)
         const struct store_msg *m = &run->msgs[run->next++];
         while (run->k < run->n && run->uids[run->k] < m->uid)
             run->k++;
-        if (run->k == run->n || run->uids[run->k] != m->uid || imap_seq_of(s, m->uid) == 0)
+        uint32_t seq;
+        if (run->k == run->n || run->uids[run->k] != m->uid || (seq = fetch_seq(run, m->uid)) == 0)
             continue;
-        int rc = fetch_message(run, m, out);
+        int rc = fetch_message(run, m, seq, out);
         if (rc == 0) {
             run->finished = true;
             return;
@@ -518,6 +551,7 @@ static void fetch_job_work(void *arg)
         run->finished = true;
         return;
     }
+    __fsetlocking(out, FSETLOCKING_BYCALLER); /* this thread's alone: no lock per call */
     fetch_round(run, out);
     if (fclose(out) != 0) {
         imap_fetch_batch_free(&run->batch);

@@ -58,33 +58,62 @@ static const char *imap_mailbox_arg(const struct imap_cmd *cmd, unsigned n, FILE
     return NULL;
 }
 
+char *imap_fmt_u32(char *p, uint32_t v)
+{
+    char tmp[10];
+    size_t n = 0;
+
+    do
+        tmp[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    while (n > 0)
+        *p++ = tmp[--n];
+    return p;
+}
+
+/* Formatted into a buffer and written at once: FETCH and STORE over a large mailbox write one
+ * flag list per message, and a stdio call per flag was a good part of their time. */
 void imap_out_flags(FILE *out, uint32_t flags, const char *keywords, bool recent)
 {
     static const struct {
         uint32_t bit;
         const char *name;
-    } names[] = {{STORE_FLAG_ANSWERED, "\\Answered"},
-                 {STORE_FLAG_FLAGGED, "\\Flagged"},
-                 {STORE_FLAG_DELETED, "\\Deleted"},
-                 {STORE_FLAG_SEEN, "\\Seen"},
-                 {STORE_FLAG_DRAFT, "\\Draft"}};
-    const char *sep = "";
+        size_t len;
+    } names[] = {
+#define FLAG(bit, name) {bit, name, sizeof(name) - 1}
+        FLAG(STORE_FLAG_ANSWERED, "\\Answered"), FLAG(STORE_FLAG_FLAGGED, "\\Flagged"),
+        FLAG(STORE_FLAG_DELETED, "\\Deleted"),   FLAG(STORE_FLAG_SEEN, "\\Seen"),
+        FLAG(STORE_FLAG_DRAFT, "\\Draft"),
+#undef FLAG
+    };
+    char buf[64], *p = buf;
 
-    fputc('(', out);
+    *p++ = '(';
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (flags & names[i].bit) {
-            fprintf(out, "%s%s", sep, names[i].name);
-            sep = " ";
+            if (p > buf + 1)
+                *p++ = ' ';
+            memcpy(p, names[i].name, names[i].len);
+            p += names[i].len;
         }
     }
     /* \Recent belongs to this session (RFC 3501 2.3.2) */
     if (recent) {
-        fprintf(out, "%s\\Recent", sep);
-        sep = " ";
+        if (p > buf + 1)
+            *p++ = ' ';
+        memcpy(p, "\\Recent", sizeof("\\Recent") - 1);
+        p += sizeof("\\Recent") - 1;
     }
-    if (keywords != NULL && keywords[0] != '\0')
-        fprintf(out, "%s%s", sep, keywords);
-    fputc(')', out);
+    if (keywords != NULL && keywords[0] != '\0') {
+        if (p > buf + 1)
+            *p++ = ' ';
+        fwrite(buf, 1, (size_t)(p - buf), out);
+        fputs(keywords, out);
+        fputc(')', out);
+        return;
+    }
+    *p++ = ')';
+    fwrite(buf, 1, (size_t)(p - buf), out);
 }
 
 /* PERMANENTFLAGS: the flags this user may change (RFC 4314 4), none in a read-only mailbox. */

@@ -131,6 +131,8 @@ void imap_cmd_namespace(struct imap_session *s, struct imap_cmd **cmd);
 void imap_selected_clear(struct imap_selected *sel);
 /* "(\\Seen \\Deleted kw)" with \\Recent when recent. */
 void imap_out_flags(FILE *out, uint32_t flags, const char *keywords, bool recent);
+/* Writes v in decimal at p (at most 10 characters, no NUL); returns the end. */
+char *imap_fmt_u32(char *p, uint32_t v);
 /* The one NO for a store failure. */
 void imap_out_store_error(FILE *out, const struct imap_cmd *cmd, const struct store_error *e);
 
