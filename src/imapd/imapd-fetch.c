@@ -129,6 +129,7 @@ struct imap_fetch_run {
     struct imap_cmd *cmd;
     struct imap_fetch f;
     bool uid, started, finished;
+    bool copy; /* the messages come from the session's flag copy, not msgs */
     struct store_msg *msgs;
     size_t nm, next;
     uint32_t *uids;
@@ -478,9 +479,19 @@ static void fetch_round(struct imap_fetch_run *run, FILE *out)
         if (imap_set_uids(s, cmd, args, run->uid, &run->uids, &run->n, out) < 0 ||
             !imap_sel_check(s, cmd, IMAP_RIGHT_R, out)) /* RFC 4314 4 */
             return;
-        if (run->n > 0 &&
-            store_msg_list(imapd_store(), s->sel.owner, s->sel.id, run->uids[0],
-                           run->uids[run->n - 1], &run->msgs, &run->nm, &err) != STORE_OK) {
+        /* UID and FLAGS alone come from the session's copy of the flags, which reads only
+         * what changed since it was last brought up to date */
+        bool flags_only = !(run->f.items & ~(F_UID | F_FLAGS)) && run->f.nsections == 0;
+        enum store_err rc = STORE_OK;
+        if (run->n > 0 && flags_only)
+            rc = imap_flagcopy_refresh(s, &err);
+        run->copy = rc == STORE_OK && run->n > 0 && flags_only && s->sel.flags.valid;
+        if (run->copy)
+            run->next = imap_flagcopy_find(&s->sel.flags, run->uids[0]);
+        else if (rc == STORE_OK && run->n > 0)
+            rc = store_msg_list(imapd_store(), s->sel.owner, s->sel.id, run->uids[0],
+                                run->uids[run->n - 1], &run->msgs, &run->nm, &err);
+        if (rc != STORE_OK) {
             imap_out_store_error(out, cmd, &err);
             return;
         }
@@ -503,10 +514,24 @@ static void fetch_round(struct imap_fetch_run *run, FILE *out)
         }
         run->finished = false;
     }
-    while (run->next < run->nm) {
-        const struct store_msg *m = &run->msgs[run->next++];
+    for (;;) {
+        const struct store_msg *m;
+        struct store_msg rec;
+        if (run->copy) {
+            if (run->next >= s->sel.flags.n)
+                break;
+            const struct imap_flagrec *r = &s->sel.flags.v[run->next++];
+            rec = (struct store_msg){.uid = r->uid, .flags = r->flags, .keywords = r->keywords};
+            m = &rec;
+        } else {
+            if (run->next >= run->nm)
+                break;
+            m = &run->msgs[run->next++];
+        }
         while (run->k < run->n && run->uids[run->k] < m->uid)
             run->k++;
+        if (run->k == run->n)
+            break; /* past the last message asked for */
         uint32_t seq;
         if (run->k == run->n || run->uids[run->k] != m->uid || (seq = fetch_seq(run, m->uid)) == 0)
             continue;

@@ -24,8 +24,9 @@ static void imap_job_work(void *arg)
 
     if (out == NULL)
         return;
-    __fsetlocking(out, FSETLOCKING_BYCALLER); /* this thread's alone: no lock per call */
-    imap_sel_refresh(job->s);                 /* another user's mailbox: its ACL as it is now */
+    /* the stream is this thread's alone: no lock taken per call */
+    __fsetlocking(out, FSETLOCKING_BYCALLER);
+    imap_sel_refresh(job->s); /* another user's mailbox: its ACL as it is now */
     job->work(job->s, job->cmd, out);
     if (fclose(out) != 0) {
         free(job->buf);

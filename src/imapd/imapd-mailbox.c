@@ -11,6 +11,7 @@
 
 void imap_selected_clear(struct imap_selected *sel)
 {
+    imap_flagcopy_clear(&sel->flags);
     free(sel->owner);
     free(sel->name);
     free(sel->uids);
@@ -198,6 +199,8 @@ static void select_work(struct imap_session *s, const struct imap_cmd *cmd, FILE
     /* RFC 4314 5.2: without i, e and the flag rights a SELECT is read-only */
     s->sel.readonly = examine || !imap_rights_writable(m.rights);
     s->sel.first_recent = first_recent;
+    /* the list was read after mb was: it holds every change up to mb's HIGHESTMODSEQ */
+    imap_flagcopy_set(&s->sel.flags, msgs, n, mb->highestmodseq);
     s->state = IMAP_STATE_SELECTED;
     fprintf(out, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft%s%s)\r\n",
             mb->keywords[0] ? " " : "", mb->keywords);

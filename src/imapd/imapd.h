@@ -22,6 +22,19 @@ enum imap_state {
 };
 #define IMAP_STATE_ANY (IMAP_STATE_NOT_AUTH | IMAP_STATE_AUTH | IMAP_STATE_SELECTED)
 
+/* A copy of the selected mailbox's messages' flags (imapd-flagcopy.c): every message of the
+ * mailbox as of MODSEQ modseq, ascending UID, whether or not the session's view has it yet. */
+struct imap_flagrec {
+    uint32_t uid, flags;
+    char *keywords; /* owned; NULL when none */
+};
+struct imap_flagcopy {
+    struct imap_flagrec *v;
+    size_t n;
+    uint64_t modseq; /* every change up to this MODSEQ is in */
+    bool valid;
+};
+
 /* The selected mailbox as this session knows it: sequence numbers map to UIDs. Every store
  * call on it goes to its owner's store (another user's for a shared mailbox). */
 struct imap_selected {
@@ -35,6 +48,7 @@ struct imap_selected {
     size_t n;
     uint32_t first_recent; /* UIDs from here on are \Recent for this session */
     uint64_t modseq;       /* flag changes up to this MODSEQ have been reported */
+    struct imap_flagcopy flags;
 };
 
 struct imap_idle_key;
@@ -135,6 +149,17 @@ void imap_out_flags(FILE *out, uint32_t flags, const char *keywords, bool recent
 char *imap_fmt_u32(char *p, uint32_t v);
 /* The one NO for a store failure. */
 void imap_out_store_error(FILE *out, const struct imap_cmd *cmd, const struct store_error *e);
+
+/* imapd-flagcopy.c. imap_flagcopy_set makes the copy from a whole list of the mailbox read
+ * after modseq was current (taking the keywords, which it leaves NULL in msgs); without memory
+ * it stays invalid. imap_flagcopy_refresh brings the selected mailbox's copy up to date, reading
+ * what changed since, or the whole list when much did or there is no copy; the copy may still
+ * be invalid afterwards (no memory), and then FETCH reads the records. */
+void imap_flagcopy_set(struct imap_flagcopy *fc, struct store_msg *msgs, size_t n, uint64_t modseq);
+enum store_err imap_flagcopy_refresh(struct imap_session *s, struct store_error *err);
+/* Index of the first record whose UID is >= uid (n when none). */
+size_t imap_flagcopy_find(const struct imap_flagcopy *fc, uint32_t uid);
+void imap_flagcopy_clear(struct imap_flagcopy *fc);
 
 /* imapd-fetch.c: FETCH and UID FETCH */
 void imap_cmd_fetch(struct imap_session *s, struct imap_cmd **cmd);

@@ -436,3 +436,66 @@ def test_header_fields_without_a_blank_line(imapd_factory):
     assert c.fetch1(1, "BODY.PEEK[TEXT]") == b""
     assert c.fetch1(1, "BODY.PEEK[1]") == b""
     c.close()
+
+
+def flag_lines(c, tag, cmd):
+    """{uid: flags text} from the FETCH replies of one command, and its tagged line."""
+    untagged, tagged = c.cmd(tag, cmd)
+    got = {}
+    for u in untagged:
+        m = re.match(rb"\* (\d+) FETCH \(UID (\d+) FLAGS \(([^)]*)\)\)$", u[0])
+        if m:
+            got[int(m.group(2))] = (int(m.group(1)), m.group(3).decode())
+    return got, tagged
+
+
+def test_flags_follow_other_sessions(imapd_factory):
+    """FETCH (UID FLAGS) answers from the session's copy of the flags, brought up to date from
+    what changed since: other sessions' flags and keywords, an expunge not yet reported (the
+    message stays in the view but has no flags to show), a delivery not yet announced, and the
+    session's own STORE."""
+    d = imapd_factory(users=("alice",))
+    for i in range(6):
+        deliver(d, "alice", b"Subject: f%d\r\n\r\nbody\r\n" % i)
+    a, b = Raw(d), Raw(d)
+    a.login()
+    b.login()
+    got, tagged = flag_lines(a, "f1", "UID FETCH 1:* (UID FLAGS)")
+    assert tagged.startswith("f1 OK")
+    assert got == {u: (u, "\\Recent") for u in range(1, 7)}
+    assert b.cmd("b1", "STORE 2 +FLAGS.SILENT (\\Flagged $Work)")[1].startswith("b1 OK")
+    assert b.cmd("b2", "STORE 3 +FLAGS.SILENT (\\Deleted)")[1].startswith("b2 OK")
+    assert b.cmd("b3", "EXPUNGE")[1].startswith("b3 OK")
+    deliver(d, "alice", b"Subject: new\r\n\r\nbody\r\n")
+    got, tagged = flag_lines(a, "f2", "UID FETCH 1:* (UID FLAGS)")
+    assert tagged.startswith("f2 OK")
+    assert got == {1: (1, "\\Recent"), 2: (2, "\\Flagged \\Recent $Work"), 4: (4, "\\Recent"),
+                   5: (5, "\\Recent"), 6: (6, "\\Recent")}
+    assert a.cmd("a1", "STORE 1 +FLAGS.SILENT (\\Seen)")[1].startswith("a1 OK")
+    got, tagged = flag_lines(a, "f3", "FETCH 1:2 (UID FLAGS)")
+    assert got == {1: (1, "\\Seen \\Recent"), 2: (2, "\\Flagged \\Recent $Work")}
+    untagged, tagged = a.cmd("n", "NOOP")
+    assert [b"* 3 EXPUNGE"] in untagged and [b"* 6 EXISTS"] in untagged
+    assert b.cmd("b4", "STORE 2 -FLAGS.SILENT (\\Flagged $Work)")[1].startswith("b4 OK")
+    got, tagged = flag_lines(a, "f4", "UID FETCH 1:* (UID FLAGS)")
+    assert tagged.startswith("f4 OK")
+    assert got == {1: (1, "\\Seen \\Recent"), 2: (2, "\\Recent"), 4: (3, "\\Recent"),
+                   5: (4, "\\Recent"), 6: (5, "\\Recent"), 7: (6, "\\Recent")}
+    # more changes than are worth reading one by one: the copy is read again whole
+    msg = b"Subject: more\r\n\r\nbody\r\n"
+    for i in range(300):
+        b.sock.sendall(b"m%d APPEND INBOX {%d+}\r\n" % (i, len(msg)) + msg + CRLF)
+    for i in range(300):
+        assert b.response(b"m%d" % i)[1].startswith("m%d OK" % i)
+    assert b.cmd("b6", "NOOP")[1].startswith("b6 OK")
+    assert b.cmd("b5", "STORE 1:* +FLAGS.SILENT (\\Answered)")[1].startswith("b5 OK")
+    got, tagged = flag_lines(a, "f5", "UID FETCH 1:* (UID FLAGS)")
+    assert sorted(got) == [1, 2, 4, 5, 6, 7]
+    assert all("\\Answered" in f for _, f in got.values())
+    untagged, tagged = a.cmd("n2", "NOOP")
+    assert [b"* 306 EXISTS"] in untagged
+    got, tagged = flag_lines(a, "f6", "UID FETCH 300:* (UID FLAGS)")
+    assert sorted(got) == list(range(300, 308))
+    assert got[307] == (306, "\\Answered \\Recent")
+    a.close()
+    b.close()
