@@ -161,6 +161,13 @@ static bool wal_exists(const char *path)
     return access(wal, F_OK) == 0;
 }
 
+/* Leaves a reader's handle keeps (Tokyo Cabinet's least, its default being 1024). A read
+ * transaction walks its ranges in key order and meets each leaf about once, so a large cache
+ * only holds the whole walk until the close frees it: a scan of 100,000 message records took
+ * about an eighth longer with the default (leaves spread over more memory, a larger map to look
+ * each one up in). Writers keep the default: their leaves stay until the commit anyway. */
+#define READER_LEAF_CACHE 64
+
 /* A header Tokyo Cabinet could not read, seen by a reader: most likely a writer created the file
  * and has not yet taken its lock to write the header, so it is worth a few more tries. */
 #define TORN_HEADER_RETRIES 3
@@ -192,6 +199,8 @@ static enum store_err tx_open(struct store_tx *tx, enum store_tx_mode mode, uint
             omode |= BDBOCREAT;
         tx->bdb = tcbdbnew();
         if (tx->bdb == NULL)
+            abort();
+        if ((omode & BDBOREADER) && !tcbdbsetcache(tx->bdb, READER_LEAF_CACHE, 0))
             abort();
         fresh = mode == STORE_TX_CREATE && stat(tx->path, &sb) == 0 && sb.st_size == 0;
         errno = 0;

@@ -484,7 +484,7 @@ static void fetch_round(struct imap_fetch_run *run, FILE *out)
         bool flags_only = !(run->f.items & ~(F_UID | F_FLAGS)) && run->f.nsections == 0;
         enum store_err rc = STORE_OK;
         if (run->n > 0 && flags_only)
-            rc = imap_flagcopy_refresh(s, &err);
+            rc = imap_flagcopy_refresh(s, 0, &err);
         run->copy = rc == STORE_OK && run->n > 0 && flags_only && s->sel.flags.valid;
         if (run->copy)
             run->next = imap_flagcopy_find(&s->sel.flags, run->uids[0]);

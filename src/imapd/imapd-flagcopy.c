@@ -1,6 +1,8 @@
 /* The session's copy of the selected mailbox's UIDs and flags, kept up to date from what changed
- * since (store_msg_changes_max), so that FETCH (UID FLAGS) over a large mailbox reads the
- * changes rather than every message record. */
+ * since (store_msg_changes_max), so that SELECT and FETCH (UID FLAGS) of a large mailbox read
+ * the changes rather than every message record. A session leaving a large mailbox leaves its
+ * copy to the process for the next session that selects it. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +11,22 @@
 /* Past this many changes (plus an eighth of the copy) the whole list is cheaper to read again
  * than the changed records one by one. */
 #define FLAGCOPY_CHANGES_MIN 256
+
+/* Copies the process keeps between sessions, and the least messages a mailbox must hold for its
+ * copy to be kept (a small one is read whole in less than a millisecond). */
+#define FLAGCOPY_KEEP     8
+#define FLAGCOPY_KEEP_MIN 1024
+
+struct kept_copy {
+    char *owner;
+    uint32_t id, uidvalidity;
+    uint64_t used; /* kept_clock when left, for choosing which to drop */
+    struct imap_flagcopy fc;
+};
+
+static pthread_mutex_t kept_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct kept_copy kept[FLAGCOPY_KEEP];
+static uint64_t kept_clock;
 
 void imap_flagcopy_clear(struct imap_flagcopy *fc)
 {
@@ -101,7 +119,84 @@ static bool flagcopy_apply(struct imap_flagcopy *fc, struct store_msg *changed, 
     return true;
 }
 
-enum store_err imap_flagcopy_refresh(struct imap_session *s, struct store_error *err)
+static void kept_drop(struct kept_copy *k)
+{
+    free(k->owner);
+    imap_flagcopy_clear(&k->fc);
+    memset(k, 0, sizeof(*k));
+}
+
+void imap_flagcopy_leave(struct imap_selected *sel)
+{
+    struct kept_copy *slot = NULL;
+    char *owner;
+
+    if (!sel->flags.valid || sel->flags.n < FLAGCOPY_KEEP_MIN || sel->owner == NULL ||
+        (owner = strdup(sel->owner)) == NULL)
+        return;
+    pthread_mutex_lock(&kept_mu);
+    for (size_t i = 0; i < FLAGCOPY_KEEP && slot == NULL; i++)
+        if (kept[i].owner != NULL && kept[i].id == sel->id && strcmp(kept[i].owner, owner) == 0)
+            slot = &kept[i]; /* an older copy of the same mailbox */
+    for (size_t i = 0; i < FLAGCOPY_KEEP && slot == NULL; i++)
+        if (kept[i].owner == NULL)
+            slot = &kept[i];
+    if (slot == NULL) { /* all taken: the least recently left goes */
+        slot = &kept[0];
+        for (size_t i = 1; i < FLAGCOPY_KEEP; i++)
+            if (kept[i].used < slot->used)
+                slot = &kept[i];
+    }
+    kept_drop(slot);
+    *slot = (struct kept_copy){owner, sel->id, sel->uidvalidity, ++kept_clock, sel->flags};
+    memset(&sel->flags, 0, sizeof(sel->flags));
+    pthread_mutex_unlock(&kept_mu);
+}
+
+void imap_flagcopy_take(struct imap_flagcopy *fc, const char *owner, uint32_t id,
+                        uint32_t uidvalidity)
+{
+    imap_flagcopy_clear(fc);
+    pthread_mutex_lock(&kept_mu);
+    for (size_t i = 0; i < FLAGCOPY_KEEP; i++) {
+        struct kept_copy *k = &kept[i];
+        if (k->owner == NULL || k->id != id || strcmp(k->owner, owner) != 0)
+            continue;
+        if (k->uidvalidity == uidvalidity) { /* another UIDVALIDITY: not the same mailbox */
+            *fc = k->fc;
+            memset(&k->fc, 0, sizeof(k->fc));
+        }
+        kept_drop(k);
+        break;
+    }
+    pthread_mutex_unlock(&kept_mu);
+}
+
+void imap_flagcopy_stored(struct imap_flagcopy *fc, struct store_msg *result, size_t n)
+{
+    uint64_t top = 0;
+
+    for (size_t i = 0; i < n; i++)
+        top = result[i].modseq > top ? result[i].modseq : top;
+    /* the STORE's MODSEQ follows the copy's directly: no other change lies between */
+    if (!fc->valid || top != fc->modseq + 1)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = imap_flagcopy_find(fc, result[i].uid);
+        if (k == fc->n || fc->v[k].uid != result[i].uid) {
+            imap_flagcopy_clear(fc); /* a message the copy should have held */
+            return;
+        }
+        free(fc->v[k].keywords);
+        fc->v[k].flags = result[i].flags;
+        fc->v[k].keywords = result[i].keywords;
+        result[i].keywords = NULL;
+    }
+    fc->modseq = top;
+}
+
+enum store_err imap_flagcopy_refresh(struct imap_session *s, uint64_t floor,
+                                     struct store_error *err)
 {
     struct imap_flagcopy *fc = &s->sel.flags;
     struct store *st = imapd_store();
@@ -118,7 +213,8 @@ enum store_err imap_flagcopy_refresh(struct imap_session *s, struct store_error 
                                    &highest, &over, err);
         if (rc != STORE_OK)
             return rc;
-        if (!over && flagcopy_apply(fc, msgs, n, gone, ngone)) {
+        /* a HIGHESTMODSEQ below the copy's: not the mailbox it was taken from */
+        if (!over && highest >= fc->modseq && flagcopy_apply(fc, msgs, n, gone, ngone)) {
             if (highest > fc->modseq)
                 fc->modseq = highest;
         } else {
@@ -131,7 +227,7 @@ enum store_err imap_flagcopy_refresh(struct imap_session *s, struct store_error 
     }
     rc = store_msg_list(st, s->sel.owner, s->sel.id, 1, 0, &msgs, &n, err);
     if (rc == STORE_OK)
-        imap_flagcopy_set(fc, msgs, n, 0);
+        imap_flagcopy_set(fc, msgs, n, floor);
     store_msg_list_free(&msgs, n);
     return rc;
 }

@@ -11,6 +11,7 @@
 
 void imap_selected_clear(struct imap_selected *sel)
 {
+    imap_flagcopy_leave(sel);
     imap_flagcopy_clear(&sel->flags);
     free(sel->owner);
     free(sel->name);
@@ -153,9 +154,8 @@ static void select_work(struct imap_session *s, const struct imap_cmd *cmd, FILE
     struct store *st = imapd_store();
     struct imap_mbox m;
     struct store_mailbox *mb = &m.mb;
-    struct store_msg *msgs = NULL;
+    struct imap_flagcopy *fc = &s->sel.flags;
     struct store_error err;
-    size_t n = 0;
     uint32_t first_recent = 0, unseen = 0;
 
     if (name == NULL)
@@ -167,31 +167,41 @@ static void select_work(struct imap_session *s, const struct imap_cmd *cmd, FILE
     if (imap_mbox_open(s, cmd, name, IMAP_RIGHT_R, false, &m, out) < 0)
         return;
     bool shared = strcmp(m.owner, s->user) != 0;
+    s->sel.name = strdup(mb->name);
+    s->sel.owner = strdup(m.owner);
+    if (s->sel.name == NULL || s->sel.owner == NULL) {
+        imap_selected_clear(&s->sel);
+        imap_out_tagged(out, cmd, "NO", "[SERVERBUG] Out of memory");
+        goto out;
+    }
+    s->sel.id = mb->id;
+    s->sel.uidvalidity = mb->uidvalidity;
+    /* the messages: a copy an earlier session left brought up to date, or read whole (after
+     * mb was: every change up to its HIGHESTMODSEQ is in) */
+    imap_flagcopy_take(fc, m.owner, mb->id, mb->uidvalidity);
     /* \Recent belongs to the owner's sessions: another user's look does not take it away */
-    if (store_msg_list(st, m.owner, mb->id, 1, 0, &msgs, &n, &err) != STORE_OK ||
+    if (imap_flagcopy_refresh(s, mb->highestmodseq, &err) != STORE_OK ||
         (!examine && !shared &&
          store_mailbox_take_recent(st, m.owner, mb->id, &first_recent, &err) != STORE_OK)) {
+        imap_selected_clear(&s->sel);
         imap_out_store_error(out, cmd, &err);
         goto out;
     }
-    s->sel.uids = calloc(n + 1, sizeof(*s->sel.uids));
-    s->sel.name = strdup(mb->name);
-    s->sel.owner = strdup(m.owner);
-    if (s->sel.uids == NULL || s->sel.name == NULL || s->sel.owner == NULL) {
+    size_t n = fc->n;
+    s->sel.uids = fc->valid ? calloc(n + 1, sizeof(*s->sel.uids)) : NULL;
+    if (s->sel.uids == NULL) {
         imap_selected_clear(&s->sel);
         imap_out_tagged(out, cmd, "NO", "[SERVERBUG] Out of memory");
         goto out;
     }
     uint32_t recent = 0;
     for (size_t i = 0; i < n; i++) {
-        s->sel.uids[i] = msgs[i].uid;
-        if (!(msgs[i].flags & STORE_FLAG_SEEN) && unseen == 0)
+        s->sel.uids[i] = fc->v[i].uid;
+        if (!(fc->v[i].flags & STORE_FLAG_SEEN) && unseen == 0)
             unseen = (uint32_t)i + 1;
-        recent += first_recent != 0 && msgs[i].uid >= first_recent;
+        recent += first_recent != 0 && fc->v[i].uid >= first_recent;
     }
     s->sel.n = n;
-    s->sel.id = mb->id;
-    s->sel.uidvalidity = mb->uidvalidity;
     s->sel.uidnext = mb->uidnext;
     s->sel.modseq = mb->highestmodseq;
     s->sel.shared = shared;
@@ -199,8 +209,6 @@ static void select_work(struct imap_session *s, const struct imap_cmd *cmd, FILE
     /* RFC 4314 5.2: without i, e and the flag rights a SELECT is read-only */
     s->sel.readonly = examine || !imap_rights_writable(m.rights);
     s->sel.first_recent = first_recent;
-    /* the list was read after mb was: it holds every change up to mb's HIGHESTMODSEQ */
-    imap_flagcopy_set(&s->sel.flags, msgs, n, mb->highestmodseq);
     s->state = IMAP_STATE_SELECTED;
     fprintf(out, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft%s%s)\r\n",
             mb->keywords[0] ? " " : "", mb->keywords);
@@ -214,7 +222,6 @@ static void select_work(struct imap_session *s, const struct imap_cmd *cmd, FILE
                     s->sel.readonly ? "READ-ONLY" : "READ-WRITE", examine ? "EXAMINE" : "SELECT");
 out:
     imap_mbox_close(&m);
-    store_msg_list_free(&msgs, n);
 }
 
 void imap_cmd_select(struct imap_session *s, struct imap_cmd **cmd)

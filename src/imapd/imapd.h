@@ -153,10 +153,19 @@ void imap_out_store_error(FILE *out, const struct imap_cmd *cmd, const struct st
 /* imapd-flagcopy.c. imap_flagcopy_set makes the copy from a whole list of the mailbox read
  * after modseq was current (taking the keywords, which it leaves NULL in msgs); without memory
  * it stays invalid. imap_flagcopy_refresh brings the selected mailbox's copy up to date, reading
- * what changed since, or the whole list when much did or there is no copy; the copy may still
- * be invalid afterwards (no memory), and then FETCH reads the records. */
+ * what changed since, or the whole list when much did or there is no copy (floor: a MODSEQ
+ * current before that read began, 0 if none is known); the copy may still be invalid afterwards
+ * (no memory). imap_flagcopy_stored applies a STORE's result list (taking its keywords) when
+ * nothing else changed since the copy. imap_flagcopy_leave hands a large mailbox's copy to the
+ * process as a session leaves it, imap_flagcopy_take gives it to the next session selecting it
+ * (an invalid copy when there is none). */
 void imap_flagcopy_set(struct imap_flagcopy *fc, struct store_msg *msgs, size_t n, uint64_t modseq);
-enum store_err imap_flagcopy_refresh(struct imap_session *s, struct store_error *err);
+enum store_err imap_flagcopy_refresh(struct imap_session *s, uint64_t floor,
+                                     struct store_error *err);
+void imap_flagcopy_stored(struct imap_flagcopy *fc, struct store_msg *result, size_t n);
+void imap_flagcopy_leave(struct imap_selected *sel);
+void imap_flagcopy_take(struct imap_flagcopy *fc, const char *owner, uint32_t id,
+                        uint32_t uidvalidity);
 /* Index of the first record whose UID is >= uid (n when none). */
 size_t imap_flagcopy_find(const struct imap_flagcopy *fc, uint32_t uid);
 void imap_flagcopy_clear(struct imap_flagcopy *fc);

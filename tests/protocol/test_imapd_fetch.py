@@ -499,3 +499,81 @@ def test_flags_follow_other_sessions(imapd_factory):
     assert got[307] == (306, "\\Answered \\Recent")
     a.close()
     b.close()
+
+
+def test_large_mailbox_copy_kept_between_sessions(imapd_factory):
+    """A session leaving a large mailbox leaves its copy of the flags to the next one that
+    selects it, which brings it up to date: EXISTS, UNSEEN and the flags it then shows are
+    those of the mailbox, whatever other sessions changed in between (or the session itself
+    with STORE)."""
+    d = imapd_factory(users=("alice",))
+    n = 1100
+    c = Raw(d)
+    assert c.cmd("l", "LOGIN alice secret")[1].startswith("l OK")
+    msg = b"Subject: m\r\n\r\nbody\r\n"
+    for i in range(n):
+        c.sock.sendall(b"m%d APPEND INBOX (\\Seen) {%d+}\r\n" % (i, len(msg)) + msg + CRLF)
+    for i in range(n):
+        assert c.response(b"m%d" % i)[1].startswith("m%d OK" % i)
+    assert c.cmd("s", "SELECT INBOX")[1].startswith("s OK")
+    assert c.cmd("a", "STORE 5 -FLAGS.SILENT (\\Seen)")[1].startswith("a OK")
+    assert c.cmd("o", "LOGOUT")[1].startswith("o OK")
+
+    def select(tag):
+        r = Raw(d)
+        assert r.cmd("l", "LOGIN alice secret")[1].startswith("l OK")
+        untagged, tagged = r.cmd(tag, "EXAMINE INBOX")
+        assert tagged.startswith(tag + " OK")
+        return r, [u[0] for u in untagged]
+
+    r, lines = select("e1")
+    assert b"* %d EXISTS" % n in lines and b"* OK [UNSEEN 5] First unseen" in lines
+    got, _ = flag_lines(r, "f1", "UID FETCH 1:10 (UID FLAGS)")
+    assert got[5] == (5, "") and got[6] == (6, "\\Seen")
+    assert r.cmd("o", "LOGOUT")[1].startswith("o OK")
+
+    # changes while nobody has it selected: flags, an expunge, a delivery
+    w = Raw(d)
+    w.login()
+    assert w.cmd("w1", "STORE 2 -FLAGS.SILENT (\\Seen)")[1].startswith("w1 OK")
+    assert w.cmd("w2", "STORE 5 +FLAGS.SILENT (\\Seen $Done)")[1].startswith("w2 OK")
+    assert w.cmd("w3", "STORE 1 +FLAGS.SILENT (\\Deleted)")[1].startswith("w3 OK")
+    assert w.cmd("w4", "EXPUNGE")[1].startswith("w4 OK")
+    assert w.cmd("o", "LOGOUT")[1].startswith("o OK")
+    deliver(d, "alice", b"Subject: late\r\n\r\nbody\r\n")
+
+    r, lines = select("e2")
+    assert b"* %d EXISTS" % n in lines  # one gone, one new
+    assert b"* OK [UNSEEN 1] First unseen" in lines  # UID 2 is the first message now
+    got, _ = flag_lines(r, "f2", "UID FETCH 1:10 (UID FLAGS)")
+    assert sorted(got) == list(range(2, 11))
+    assert got[2] == (1, "") and got[5] == (4, "\\Seen $Done") and got[6] == (5, "\\Seen")
+    got, _ = flag_lines(r, "f3", "FETCH %d (UID FLAGS)" % n)
+    assert got == {n + 1: (n, "")}
+    r.close()
+
+
+def test_large_mailbox_copy_follows_store(imapd_factory):
+    """The session's own STORE keeps its copy current, and the next session sees it."""
+    d = imapd_factory(users=("alice",))
+    n = 1030
+    c = Raw(d)
+    assert c.cmd("l", "LOGIN alice secret")[1].startswith("l OK")
+    msg = b"Subject: m\r\n\r\nbody\r\n"
+    for i in range(n):
+        c.sock.sendall(b"m%d APPEND INBOX {%d+}\r\n" % (i, len(msg)) + msg + CRLF)
+    for i in range(n):
+        assert c.response(b"m%d" % i)[1].startswith("m%d OK" % i)
+    assert c.cmd("s", "SELECT INBOX")[1].startswith("s OK")
+    assert c.cmd("a", "STORE 1:* +FLAGS.SILENT (\\Seen)")[1].startswith("a OK")
+    got, _ = flag_lines(c, "f1", "FETCH 1:* (UID FLAGS)")
+    assert len(got) == n and all(f.startswith("\\Seen") for _, f in got.values())
+    assert c.cmd("b", "STORE 7 -FLAGS.SILENT (\\Seen)")[1].startswith("b OK")
+    assert c.cmd("o", "LOGOUT")[1].startswith("o OK")
+    r = Raw(d)
+    assert r.cmd("l", "LOGIN alice secret")[1].startswith("l OK")
+    untagged, tagged = r.cmd("e", "EXAMINE INBOX")
+    assert [b"* OK [UNSEEN 7] First unseen"] in untagged
+    got, _ = flag_lines(r, "f2", "FETCH 1:* (UID FLAGS)")
+    assert len(got) == n and got[7] == (7, "") and got[8] == (8, "\\Seen")
+    r.close()
