@@ -446,6 +446,70 @@ done:
     return rc;
 }
 
+/* Lines of FETCH (UID FLAGS) from the flag copy are formatted into a buffer of this size, which
+ * is written out whenever the next line might not fit. */
+#define FETCH_COPY_BUF (16u * 1024)
+#define FETCH_COPY_LINE_MAX                                                                        \
+    (sizeof("* 4294967295 FETCH (UID 4294967295 FLAGS )\r\n") + IMAP_FLAGS_FMT_MAX)
+
+/* A round of FETCH (UID FLAGS) from the session's flag copy: every line formatted here and
+ * written a buffer at a time (a stdio call per item was most of the time of such a FETCH of a
+ * large mailbox). Keywords too long for the buffer go through fetch_message. True when the
+ * round is full before the last message. */
+static bool fetch_copy_round(struct imap_fetch_run *run, FILE *out)
+{
+    const struct imap_selected *sel = &run->s->sel;
+    const struct imap_flagcopy *fc = &sel->flags;
+    bool want_uid = (run->f.items & F_UID) || run->uid, want_flags = run->f.items & F_FLAGS;
+    long text = ftell(out);
+    char *buf = malloc(FETCH_COPY_BUF), *p = buf;
+
+    if (buf == NULL)
+        return false; /* fetch_round goes on the slow way */
+    while (run->next < fc->n && text < (long)IMAP_FETCH_ROUND_TEXT) {
+        const struct imap_flagrec *r = &fc->v[run->next];
+        while (run->k < run->n && run->uids[run->k] < r->uid)
+            run->k++;
+        if (run->k == run->n)
+            break; /* past the last message asked for */
+        uint32_t seq;
+        if (run->uids[run->k] != r->uid || (seq = fetch_seq(run, r->uid)) == 0) {
+            run->next++;
+            continue;
+        }
+        size_t kwlen = r->keywords != NULL ? strlen(r->keywords) : 0;
+        if ((size_t)(p - buf) + FETCH_COPY_LINE_MAX + kwlen > FETCH_COPY_BUF) {
+            fwrite(buf, 1, (size_t)(p - buf), out);
+            p = buf;
+            if (FETCH_COPY_LINE_MAX + kwlen > FETCH_COPY_BUF)
+                break; /* fetch_round writes this one */
+        }
+        char *line = p;
+#define PUT(lit) (memcpy(p, lit, sizeof(lit) - 1), p += sizeof(lit) - 1)
+        PUT("* ");
+        p = imap_fmt_u32(p, seq);
+        PUT(" FETCH (");
+        if (want_uid) {
+            PUT("UID ");
+            p = imap_fmt_u32(p, r->uid);
+        }
+        if (want_flags) {
+            if (want_uid)
+                PUT(" ");
+            PUT("FLAGS ");
+            p = imap_fmt_flags(p, r->flags, r->keywords, kwlen,
+                               sel->first_recent != 0 && r->uid >= sel->first_recent);
+        }
+        PUT(")\r\n");
+#undef PUT
+        text += p - line;
+        run->next++;
+    }
+    fwrite(buf, 1, (size_t)(p - buf), out);
+    free(buf);
+    return text >= (long)IMAP_FETCH_ROUND_TEXT && run->next < fc->n;
+}
+
 /* The first round parses the command and reads the message list; every round formats
  * messages until the round is full. */
 static void fetch_round(struct imap_fetch_run *run, FILE *out)
@@ -514,6 +578,8 @@ static void fetch_round(struct imap_fetch_run *run, FILE *out)
         }
         run->finished = false;
     }
+    if (run->copy && fetch_copy_round(run, out))
+        return;
     for (;;) {
         const struct store_msg *m;
         struct store_msg rec;

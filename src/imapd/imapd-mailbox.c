@@ -73,9 +73,7 @@ char *imap_fmt_u32(char *p, uint32_t v)
     return p;
 }
 
-/* Formatted into a buffer and written at once: FETCH and STORE over a large mailbox write one
- * flag list per message, and a stdio call per flag was a good part of their time. */
-void imap_out_flags(FILE *out, uint32_t flags, const char *keywords, bool recent)
+char *imap_fmt_flags(char *p, uint32_t flags, const char *keywords, size_t kwlen, bool recent)
 {
     static const struct {
         uint32_t bit;
@@ -88,12 +86,12 @@ void imap_out_flags(FILE *out, uint32_t flags, const char *keywords, bool recent
         FLAG(STORE_FLAG_DRAFT, "\\Draft"),
 #undef FLAG
     };
-    char buf[64], *p = buf;
+    char *start = p;
 
     *p++ = '(';
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (flags & names[i].bit) {
-            if (p > buf + 1)
+            if (p > start + 1)
                 *p++ = ' ';
             memcpy(p, names[i].name, names[i].len);
             p += names[i].len;
@@ -101,21 +99,38 @@ void imap_out_flags(FILE *out, uint32_t flags, const char *keywords, bool recent
     }
     /* \Recent belongs to this session (RFC 3501 2.3.2) */
     if (recent) {
-        if (p > buf + 1)
+        if (p > start + 1)
             *p++ = ' ';
         memcpy(p, "\\Recent", sizeof("\\Recent") - 1);
         p += sizeof("\\Recent") - 1;
     }
-    if (keywords != NULL && keywords[0] != '\0') {
+    if (kwlen > 0) {
+        if (p > start + 1)
+            *p++ = ' ';
+        memcpy(p, keywords, kwlen);
+        p += kwlen;
+    }
+    *p++ = ')';
+    return p;
+}
+
+/* Formatted into a buffer and written at once: FETCH and STORE over a large mailbox write one
+ * flag list per message, and a stdio call per flag was a good part of their time. */
+void imap_out_flags(FILE *out, uint32_t flags, const char *keywords, bool recent)
+{
+    size_t kwlen = keywords != NULL ? strlen(keywords) : 0;
+    char buf[IMAP_FLAGS_FMT_MAX + 256];
+
+    if (kwlen > 256) { /* many keywords: the system flags formatted, then the keywords */
+        char *p = imap_fmt_flags(buf, flags, NULL, 0, recent) - 1;
         if (p > buf + 1)
             *p++ = ' ';
         fwrite(buf, 1, (size_t)(p - buf), out);
-        fputs(keywords, out);
+        fwrite(keywords, 1, kwlen, out);
         fputc(')', out);
         return;
     }
-    *p++ = ')';
-    fwrite(buf, 1, (size_t)(p - buf), out);
+    fwrite(buf, 1, (size_t)(imap_fmt_flags(buf, flags, keywords, kwlen, recent) - buf), out);
 }
 
 /* PERMANENTFLAGS: the flags this user may change (RFC 4314 4), none in a read-only mailbox. */

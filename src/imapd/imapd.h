@@ -147,6 +147,10 @@ void imap_selected_clear(struct imap_selected *sel);
 void imap_out_flags(FILE *out, uint32_t flags, const char *keywords, bool recent);
 /* Writes v in decimal at p (at most 10 characters, no NUL); returns the end. */
 char *imap_fmt_u32(char *p, uint32_t v);
+/* Writes the flag list imap_out_flags writes at p, which has room for IMAP_FLAGS_FMT_MAX
+ * characters plus kwlen (keywords' length); returns the end. */
+#define IMAP_FLAGS_FMT_MAX 64
+char *imap_fmt_flags(char *p, uint32_t flags, const char *keywords, size_t kwlen, bool recent);
 /* The one NO for a store failure. */
 void imap_out_store_error(FILE *out, const struct imap_cmd *cmd, const struct store_error *e);
 

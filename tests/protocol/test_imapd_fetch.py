@@ -481,6 +481,13 @@ def test_flags_follow_other_sessions(imapd_factory):
     assert tagged.startswith("f4 OK")
     assert got == {1: (1, "\\Seen \\Recent"), 2: (2, "\\Recent"), 4: (3, "\\Recent"),
                    5: (4, "\\Recent"), 6: (5, "\\Recent"), 7: (6, "\\Recent")}
+    # keywords longer than the flag list's buffer, in STORE's reply and in FETCH
+    kws = " ".join("$kw%03d-%s" % (i, "x" * 20) for i in range(12))
+    untagged, tagged = b.cmd("b7", "UID STORE 4 +FLAGS (%s)" % kws)
+    assert tagged.startswith("b7 OK")
+    assert untagged[0][0].endswith(b"FLAGS (%s))" % kws.encode())
+    got, _ = flag_lines(a, "f7", "UID FETCH 4 (UID FLAGS)")
+    assert got == {4: (3, "\\Recent " + kws)}
     # more changes than are worth reading one by one: the copy is read again whole
     msg = b"Subject: more\r\n\r\nbody\r\n"
     for i in range(300):
