@@ -178,8 +178,11 @@ void imap_flagcopy_stored(struct imap_flagcopy *fc, struct store_msg *result, si
 
     for (size_t i = 0; i < n; i++)
         top = result[i].modseq > top ? result[i].modseq : top;
-    /* the STORE's MODSEQ follows the copy's directly: no other change lies between */
-    if (!fc->valid || top != fc->modseq + 1)
+    /* The copy may take the result as the mailbox at MODSEQ top only when the result holds
+     * every message it holds (so no change at top can lie outside it) and top follows the
+     * copy's MODSEQ directly (so no change lies between). A STORE that changed nothing may
+     * show another session's change at top, made to messages beyond those it names. */
+    if (!fc->valid || top != fc->modseq + 1 || n != fc->n)
         return;
     for (size_t i = 0; i < n; i++) {
         size_t k = imap_flagcopy_find(fc, result[i].uid);

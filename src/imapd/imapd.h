@@ -160,9 +160,9 @@ void imap_out_store_error(FILE *out, const struct imap_cmd *cmd, const struct st
  * what changed since, or the whole list when much did or there is no copy (floor: a MODSEQ
  * current before that read began, 0 if none is known); the copy may still be invalid afterwards
  * (no memory). imap_flagcopy_stored applies a STORE's result list (taking its keywords) when
- * nothing else changed since the copy. imap_flagcopy_leave hands a large mailbox's copy to the
- * process as a session leaves it, imap_flagcopy_take gives it to the next session selecting it
- * (an invalid copy when there is none). */
+ * it covers every message of the copy and nothing else changed since the copy. imap_flagcopy_leave
+ * hands a large mailbox's copy to the process as a session leaves it, imap_flagcopy_take gives it
+ * to the next session selecting it (an invalid copy when there is none). */
 void imap_flagcopy_set(struct imap_flagcopy *fc, struct store_msg *msgs, size_t n, uint64_t modseq);
 enum store_err imap_flagcopy_refresh(struct imap_session *s, uint64_t floor,
                                      struct store_error *err);

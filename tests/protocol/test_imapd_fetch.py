@@ -584,3 +584,23 @@ def test_large_mailbox_copy_follows_store(imapd_factory):
     got, _ = flag_lines(r, "f2", "FETCH 1:* (UID FLAGS)")
     assert len(got) == n and got[7] == (7, "") and got[8] == (8, "\\Seen")
     r.close()
+
+
+def test_flags_after_a_store_that_changed_nothing(imapd_factory):
+    """A STORE that changes nothing shows another session's change in its result; the copy
+    must not take that for the whole of that change."""
+    d = imapd_factory(users=("alice",))
+    for i in range(8):
+        deliver(d, "alice", b"Subject: g%d\r\n\r\nbody\r\n" % i)
+    a, b = Raw(d), Raw(d)
+    a.login()
+    b.login()
+    assert flag_lines(a, "f1", "UID FETCH 1:* (UID FLAGS)")[1].startswith("f1 OK")
+    assert b.cmd("b1", "STORE 5:6 +FLAGS.SILENT (\\Flagged)")[1].startswith("b1 OK")
+    untagged, tagged = a.cmd("a1", "STORE 5 +FLAGS (\\Flagged)")
+    assert tagged.startswith("a1 OK")
+    got, _ = flag_lines(a, "f2", "UID FETCH 1:* (UID FLAGS)")
+    assert got[5][1] == "\\Flagged \\Recent" and got[6][1] == "\\Flagged \\Recent"
+    assert got[4][1] == "\\Recent"
+    a.close()
+    b.close()
