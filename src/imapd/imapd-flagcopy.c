@@ -184,8 +184,9 @@ void imap_flagcopy_stored(struct imap_flagcopy *fc, struct store_msg *result, si
      * show another session's change at top, made to messages beyond those it names. */
     if (!fc->valid || top != fc->modseq + 1 || n != fc->n)
         return;
-    for (size_t i = 0; i < n; i++) {
-        size_t k = imap_flagcopy_find(fc, result[i].uid);
+    for (size_t i = 0, k = 0; i < n; i++, k++) {
+        if (k >= fc->n || fc->v[k].uid != result[i].uid) /* results come in UID order */
+            k = imap_flagcopy_find(fc, result[i].uid);
         if (k == fc->n || fc->v[k].uid != result[i].uid) {
             imap_flagcopy_clear(fc); /* a message the copy should have held */
             return;
