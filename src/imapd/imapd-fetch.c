@@ -599,7 +599,7 @@ static void fetch_round(struct imap_fetch_run *run, FILE *out)
         if (run->k == run->n)
             break; /* past the last message asked for */
         uint32_t seq;
-        if (run->k == run->n || run->uids[run->k] != m->uid || (seq = fetch_seq(run, m->uid)) == 0)
+        if (run->uids[run->k] != m->uid || (seq = fetch_seq(run, m->uid)) == 0)
             continue;
         int rc = fetch_message(run, m, seq, out);
         if (rc == 0) {
