@@ -75,16 +75,6 @@ void store_be64_put(unsigned char *p, uint64_t v)
     store_be32_put(p + 4, (uint32_t)v);
 }
 
-uint32_t store_be32_get(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-uint64_t store_be64_get(const unsigned char *p)
-{
-    return (uint64_t)store_be32_get(p) << 32 | store_be32_get(p + 4);
-}
-
 void store_buf_u8(struct store_buf *b, uint8_t v)
 {
     store_buf_add(b, &v, 1);

@@ -25,6 +25,8 @@ static void msgs_push(struct msgs *l, const struct store_msg *m)
     l->v[l->n++] = *m;
 }
 
+#define LIST_RESERVE_MAX (1u << 22)
+
 struct list_ctx {
     uint32_t id, first, last;
     struct msgs out;
@@ -61,7 +63,20 @@ static enum store_err list_fn(struct store_tx *tx, void *vctx, struct store_erro
 
     if (rc != STORE_OK)
         return rc;
+    /* room for every message at once: a large mailbox would otherwise be copied ~17 times */
+    size_t want = mb.messages;
     store_mailbox_clear(&mb);
+    if (c->last != 0 && c->last >= c->first && (size_t)(c->last - c->first) + 1 < want)
+        want = (size_t)(c->last - c->first) + 1;
+    if (want > LIST_RESERVE_MAX) /* a counter is not proof: past this, grow as records come */
+        want = LIST_RESERVE_MAX;
+    if (want > c->out.cap) {
+        struct store_msg *v = realloc(c->out.v, want * sizeof(*v));
+        if (v == NULL)
+            abort();
+        c->out.v = v;
+        c->out.cap = want;
+    }
     rc = store_tx_scan(tx, prefix, plen, start, slen, list_add, c, err);
     if (rc == STORE_OK && c->out.bad)
         rc = store_fail(err, STORE_EIO, "index: malformed message record in mailbox %u", c->id);
@@ -124,6 +139,9 @@ enum store_err store_msg_get(struct store *st, const char *user, uint32_t mailbo
 struct changes_ctx {
     uint32_t id;
     uint64_t since;
+    size_t max;       /* 0: no bound */
+    bool over;        /* more than max changed: nothing read */
+    uint64_t highest; /* the mailbox's HIGHESTMODSEQ in this read */
     uint32_t *uids;
     size_t n, cap;
     struct msgs out;
@@ -136,6 +154,10 @@ static bool changes_add(const unsigned char *k, size_t kl, const unsigned char *
 
     if (kl != 17)
         return true;
+    if (c->max != 0 && c->n == c->max) {
+        c->over = true;
+        return false;
+    }
     if (c->n == c->cap) {
         c->cap = c->cap ? c->cap * 2 : 64;
         c->uids = realloc(c->uids, c->cap * sizeof(*c->uids));
@@ -166,8 +188,11 @@ static enum store_err changes_fn(struct store_tx *tx, void *vctx, struct store_e
 
     if (rc != STORE_OK)
         return rc;
+    c->highest = mb.highestmodseq;
     store_mailbox_clear(&mb);
     rc = changes_scan(tx, c, STORE_KEY_MODSEQ, err);
+    if (rc != STORE_OK || c->over)
+        return rc;
     if (c->n > 1) /* qsort wants a real array even for zero elements (UBSan) */
         qsort(c->uids, c->n, sizeof(*c->uids), store_uid_cmp);
     for (size_t i = 0; rc == STORE_OK && i < c->n; i++) {
@@ -183,33 +208,56 @@ static enum store_err changes_fn(struct store_tx *tx, void *vctx, struct store_e
     return rc;
 }
 
-enum store_err store_msg_changes(struct store *st, const char *user, uint32_t mailbox_id,
-                                 uint64_t since, struct store_msg **changed_r, size_t *nchanged_r,
-                                 uint32_t **expunged_r, size_t *nexpunged_r,
-                                 struct store_error *err)
+static enum store_err changes_run(struct store *st, const char *user, struct changes_ctx *c,
+                                  struct store_msg **changed_r, size_t *nchanged_r,
+                                  uint32_t **expunged_r, size_t *nexpunged_r,
+                                  struct store_error *err)
 {
     struct store_userctx u;
-    struct changes_ctx c = {mailbox_id, since, NULL, 0, 0, {0}};
     enum store_err rc = store_userctx_init(&u, st, user, err);
 
     *changed_r = NULL;
     *expunged_r = NULL;
     *nchanged_r = *nexpunged_r = 0;
     if (rc == STORE_OK)
-        rc = store_user_tx(&u, STORE_TX_READ, changes_fn, &c, err);
-    if (rc == STORE_OK) {
-        *changed_r = c.out.v;
-        *nchanged_r = c.out.n;
+        rc = store_user_tx(&u, STORE_TX_READ, changes_fn, c, err);
+    if (rc == STORE_OK && !c->over) {
+        *changed_r = c->out.v;
+        *nchanged_r = c->out.n;
         /* A UID is tombstoned once (UIDs are never reused), so sorting is all it needs. */
-        if (c.n > 1) /* c.uids is NULL when nothing was expunged (qsort's argument is nonnull) */
-            qsort(c.uids, c.n, sizeof(*c.uids), store_uid_cmp);
-        *expunged_r = c.uids;
-        *nexpunged_r = c.n;
+        if (c->n > 1) /* c->uids is NULL when nothing was expunged (qsort's argument is nonnull) */
+            qsort(c->uids, c->n, sizeof(*c->uids), store_uid_cmp);
+        *expunged_r = c->uids;
+        *nexpunged_r = c->n;
     } else {
-        store_msg_list_free(&c.out.v, c.out.n);
-        free(c.uids);
+        store_msg_list_free(&c->out.v, c->out.n);
+        free(c->uids);
     }
     store_userctx_free(&u);
+    return rc;
+}
+
+enum store_err store_msg_changes(struct store *st, const char *user, uint32_t mailbox_id,
+                                 uint64_t since, struct store_msg **changed_r, size_t *nchanged_r,
+                                 uint32_t **expunged_r, size_t *nexpunged_r,
+                                 struct store_error *err)
+{
+    struct changes_ctx c = {.id = mailbox_id, .since = since};
+
+    return changes_run(st, user, &c, changed_r, nchanged_r, expunged_r, nexpunged_r, err);
+}
+
+enum store_err store_msg_changes_max(struct store *st, const char *user, uint32_t mailbox_id,
+                                     uint64_t since, size_t max, struct store_msg **changed_r,
+                                     size_t *nchanged_r, uint32_t **expunged_r, size_t *nexpunged_r,
+                                     uint64_t *highest_r, bool *over_r, struct store_error *err)
+{
+    struct changes_ctx c = {.id = mailbox_id, .since = since, .max = max};
+    enum store_err rc =
+        changes_run(st, user, &c, changed_r, nchanged_r, expunged_r, nexpunged_r, err);
+
+    *highest_r = c.highest;
+    *over_r = c.over;
     return rc;
 }
 

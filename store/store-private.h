@@ -67,8 +67,16 @@ const unsigned char *store_rd_blob(struct store_rd *r, size_t *len_r);
 
 void store_be32_put(unsigned char *p, uint32_t v);
 void store_be64_put(unsigned char *p, uint64_t v);
-uint32_t store_be32_get(const unsigned char *p);
-uint64_t store_be64_get(const unsigned char *p);
+/* Inline: record decoding calls these for every field of every record a scan reads. */
+static inline uint32_t store_be32_get(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint64_t store_be64_get(const unsigned char *p)
+{
+    return (uint64_t)store_be32_get(p) << 32 | store_be32_get(p + 4);
+}
 
 /* ---- transactions on one Tokyo Cabinet B+ tree file (store-index.c, the only TC caller) ---- */
 

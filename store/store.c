@@ -189,7 +189,7 @@ void store_msg_list_free(struct store_msg **msgs, size_t n)
     if (*msgs == NULL)
         return;
     for (size_t i = 0; i < n; i++)
-        store_msg_clear(&(*msgs)[i]);
+        free((*msgs)[i].keywords);
     free(*msgs);
     *msgs = NULL;
 }

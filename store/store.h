@@ -291,6 +291,14 @@ enum store_err store_msg_changes(struct store *st, const char *user, uint32_t ma
                                  uint64_t since, struct store_msg **changed_r, size_t *nchanged_r,
                                  uint32_t **expunged_r, size_t *nexpunged_r,
                                  struct store_error *err);
+/* The same for keeping a copy of a mailbox's messages up to date: at most max changed messages
+ * and at most max expunged UIDs (when more, STORE_OK with *over_r set and both lists empty:
+ * read the whole list again), and in *highest_r the mailbox's HIGHESTMODSEQ in the same read,
+ * which the lists bring such a copy up to (every later change gets a greater MODSEQ). */
+enum store_err store_msg_changes_max(struct store *st, const char *user, uint32_t mailbox_id,
+                                     uint64_t since, size_t max, struct store_msg **changed_r,
+                                     size_t *nchanged_r, uint32_t **expunged_r, size_t *nexpunged_r,
+                                     uint64_t *highest_r, bool *over_r, struct store_error *err);
 
 /* ENVELOPE, BODYSTRUCTURE and BODY computed at delivery, as IMAP-ready text (strings that
  * cannot be quoted are literals with their CRLF), and the header fields SEARCH reads

@@ -41,6 +41,8 @@ static void cmd_logout(struct imap_session *s, struct imap_cmd **cmd)
 {
     if (!imap_no_args(s, *cmd))
         return;
+    /* before the reply, so that the client's next session finds the copy this one leaves */
+    imap_flagcopy_leave(&s->sel);
     conn_puts(s->conn, "* BYE Logging out\r\n");
     imap_reply_tagged(s, *cmd, "OK", "LOGOUT completed");
     s->state = IMAP_STATE_LOGOUT;

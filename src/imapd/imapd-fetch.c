@@ -4,6 +4,7 @@
  * file as the client reads (imapd-fetch-stream.c). The next round is made only when the last
  * has gone out, so replies keep their order and no thread waits for a slow client. */
 #include <errno.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -128,10 +129,12 @@ struct imap_fetch_run {
     struct imap_cmd *cmd;
     struct imap_fetch f;
     bool uid, started, finished;
+    bool copy; /* the messages come from the session's flag copy, not msgs */
     struct store_msg *msgs;
     size_t nm, next;
     uint32_t *uids;
     size_t n, k;
+    size_t seqpos; /* fetch_seq: where in the session's view the last message was */
     struct imap_fetch_batch *batch; /* the round being made, then sent */
     bool in_job;
     struct store_mime_set mimes; /* ENVELOPE / BODYSTRUCTURE / BODY, FETCH_MIME_BATCH at a time */
@@ -299,8 +302,26 @@ static int fetch_piece_out(struct imap_fetch_run *run, int fd, bool *fd_kept, st
     return 0;
 }
 
-/* One message's "* n FETCH (...)". 1 when written, 0 after a tagged NO, -1 on failure. */
-static int fetch_message(struct imap_fetch_run *run, const struct store_msg *m, FILE *out)
+/* The sequence number of uid in the session's view (0: not in it). Messages come in ascending
+ * UID order, as the view is kept, so walking on from the last one costs one pass over the view
+ * for the whole FETCH instead of a binary search per message. */
+static uint32_t fetch_seq(struct imap_fetch_run *run, uint32_t uid)
+{
+    const struct imap_selected *sel = &run->s->sel;
+    size_t i = run->seqpos;
+
+    if (i > sel->n || (i < sel->n && sel->uids[i] > uid))
+        return imap_seq_of(run->s, uid); /* not in order: look it up */
+    while (i < sel->n && sel->uids[i] < uid)
+        i++;
+    run->seqpos = i;
+    return i < sel->n && sel->uids[i] == uid ? (uint32_t)i + 1 : 0;
+}
+
+/* One message's "* n FETCH (...)" (seq: its sequence number). 1 when written, 0 after a tagged
+ * NO, -1 on failure. */
+static int fetch_message(struct imap_fetch_run *run, const struct store_msg *m, uint32_t seq,
+                         FILE *out)
 {
     struct imap_session *s = run->s;
     const struct imap_fetch *f = &run->f;
@@ -331,18 +352,30 @@ static int fetch_message(struct imap_fetch_run *run, const struct store_msg *m, 
         close(fd);
         fd = -1;
     }
-    fprintf(out, "* %u FETCH (", imap_seq_of(s, m->uid));
-#define SEP() (fputs(sep, out), sep = " ")
+    /* the start of the line, formatted here rather than by stdio: "UID n FLAGS (...)" for
+     * every message is what clients ask most, of every message of large mailboxes */
+    char head[64], *h = head;
+#define PUT(lit) (memcpy(h, lit, sizeof(lit) - 1), h += sizeof(lit) - 1)
+    PUT("* ");
+    h = imap_fmt_u32(h, seq);
+    PUT(" FETCH (");
     if ((f->items & F_UID) || run->uid) {
-        SEP();
-        fprintf(out, "UID %u", m->uid);
+        PUT("UID ");
+        h = imap_fmt_u32(h, m->uid);
+        sep = " ";
     }
     if (f->items & F_FLAGS) {
-        SEP();
-        fputs("FLAGS ", out);
+        if (sep[0] != '\0')
+            PUT(" ");
+        PUT("FLAGS ");
+        sep = " ";
+    }
+#undef PUT
+    fwrite(head, 1, (size_t)(h - head), out);
+    if (f->items & F_FLAGS)
         imap_out_flags(out, m->flags, m->keywords,
                        s->sel.first_recent != 0 && m->uid >= s->sel.first_recent);
-    }
+#define SEP() (fputs(sep, out), sep = " ")
     if (f->items & F_INTERNALDATE) {
         SEP();
         fputs("INTERNALDATE ", out);
@@ -413,6 +446,70 @@ done:
     return rc;
 }
 
+/* Lines of FETCH (UID FLAGS) from the flag copy are formatted into a buffer of this size, which
+ * is written out whenever the next line might not fit. */
+#define FETCH_COPY_BUF (16u * 1024)
+#define FETCH_COPY_LINE_MAX                                                                        \
+    (sizeof("* 4294967295 FETCH (UID 4294967295 FLAGS )\r\n") + IMAP_FLAGS_FMT_MAX)
+
+/* A round of FETCH (UID FLAGS) from the session's flag copy: every line formatted here and
+ * written a buffer at a time (a stdio call per item was most of the time of such a FETCH of a
+ * large mailbox). Keywords too long for the buffer go through fetch_message. True when the
+ * round is full before the last message. */
+static bool fetch_copy_round(struct imap_fetch_run *run, FILE *out)
+{
+    const struct imap_selected *sel = &run->s->sel;
+    const struct imap_flagcopy *fc = &sel->flags;
+    bool want_uid = (run->f.items & F_UID) || run->uid, want_flags = run->f.items & F_FLAGS;
+    long text = ftell(out);
+    char *buf = malloc(FETCH_COPY_BUF), *p = buf;
+
+    if (buf == NULL)
+        return false; /* fetch_round goes on the slow way */
+    while (run->next < fc->n && text < (long)IMAP_FETCH_ROUND_TEXT) {
+        const struct imap_flagrec *r = &fc->v[run->next];
+        while (run->k < run->n && run->uids[run->k] < r->uid)
+            run->k++;
+        if (run->k == run->n)
+            break; /* past the last message asked for */
+        uint32_t seq;
+        if (run->uids[run->k] != r->uid || (seq = fetch_seq(run, r->uid)) == 0) {
+            run->next++;
+            continue;
+        }
+        size_t kwlen = r->keywords != NULL ? strlen(r->keywords) : 0;
+        if ((size_t)(p - buf) + FETCH_COPY_LINE_MAX + kwlen > FETCH_COPY_BUF) {
+            fwrite(buf, 1, (size_t)(p - buf), out);
+            p = buf;
+            if (FETCH_COPY_LINE_MAX + kwlen > FETCH_COPY_BUF)
+                break; /* fetch_round writes this one */
+        }
+        char *line = p;
+#define PUT(lit) (memcpy(p, lit, sizeof(lit) - 1), p += sizeof(lit) - 1)
+        PUT("* ");
+        p = imap_fmt_u32(p, seq);
+        PUT(" FETCH (");
+        if (want_uid) {
+            PUT("UID ");
+            p = imap_fmt_u32(p, r->uid);
+        }
+        if (want_flags) {
+            if (want_uid)
+                PUT(" ");
+            PUT("FLAGS ");
+            p = imap_fmt_flags(p, r->flags, r->keywords, kwlen,
+                               sel->first_recent != 0 && r->uid >= sel->first_recent);
+        }
+        PUT(")\r\n");
+#undef PUT
+        text += p - line;
+        run->next++;
+    }
+    fwrite(buf, 1, (size_t)(p - buf), out);
+    free(buf);
+    return text >= (long)IMAP_FETCH_ROUND_TEXT && run->next < fc->n;
+}
+
 /* The first round parses the command and reads the message list; every round formats
  * messages until the round is full. */
 static void fetch_round(struct imap_fetch_run *run, FILE *out)
@@ -446,9 +543,19 @@ static void fetch_round(struct imap_fetch_run *run, FILE *out)
         if (imap_set_uids(s, cmd, args, run->uid, &run->uids, &run->n, out) < 0 ||
             !imap_sel_check(s, cmd, IMAP_RIGHT_R, out)) /* RFC 4314 4 */
             return;
-        if (run->n > 0 &&
-            store_msg_list(imapd_store(), s->sel.owner, s->sel.id, run->uids[0],
-                           run->uids[run->n - 1], &run->msgs, &run->nm, &err) != STORE_OK) {
+        /* UID and FLAGS alone come from the session's copy of the flags, which reads only
+         * what changed since it was last brought up to date */
+        bool flags_only = !(run->f.items & ~(F_UID | F_FLAGS)) && run->f.nsections == 0;
+        enum store_err rc = STORE_OK;
+        if (run->n > 0 && flags_only)
+            rc = imap_flagcopy_refresh(s, 0, &err);
+        run->copy = rc == STORE_OK && run->n > 0 && flags_only && s->sel.flags.valid;
+        if (run->copy)
+            run->next = imap_flagcopy_find(&s->sel.flags, run->uids[0]);
+        else if (rc == STORE_OK && run->n > 0)
+            rc = store_msg_list(imapd_store(), s->sel.owner, s->sel.id, run->uids[0],
+                                run->uids[run->n - 1], &run->msgs, &run->nm, &err);
+        if (rc != STORE_OK) {
             imap_out_store_error(out, cmd, &err);
             return;
         }
@@ -471,13 +578,30 @@ static void fetch_round(struct imap_fetch_run *run, FILE *out)
         }
         run->finished = false;
     }
-    while (run->next < run->nm) {
-        const struct store_msg *m = &run->msgs[run->next++];
+    if (run->copy && fetch_copy_round(run, out))
+        return;
+    for (;;) {
+        const struct store_msg *m;
+        struct store_msg rec;
+        if (run->copy) {
+            if (run->next >= s->sel.flags.n)
+                break;
+            const struct imap_flagrec *r = &s->sel.flags.v[run->next++];
+            rec = (struct store_msg){.uid = r->uid, .flags = r->flags, .keywords = r->keywords};
+            m = &rec;
+        } else {
+            if (run->next >= run->nm)
+                break;
+            m = &run->msgs[run->next++];
+        }
         while (run->k < run->n && run->uids[run->k] < m->uid)
             run->k++;
-        if (run->k == run->n || run->uids[run->k] != m->uid || imap_seq_of(s, m->uid) == 0)
+        if (run->k == run->n)
+            break; /* past the last message asked for */
+        uint32_t seq;
+        if (run->uids[run->k] != m->uid || (seq = fetch_seq(run, m->uid)) == 0)
             continue;
-        int rc = fetch_message(run, m, out);
+        int rc = fetch_message(run, m, seq, out);
         if (rc == 0) {
             run->finished = true;
             return;
@@ -518,6 +642,7 @@ static void fetch_job_work(void *arg)
         run->finished = true;
         return;
     }
+    __fsetlocking(out, FSETLOCKING_BYCALLER); /* this thread's alone: no lock per call */
     fetch_round(run, out);
     if (fclose(out) != 0) {
         imap_fetch_batch_free(&run->batch);

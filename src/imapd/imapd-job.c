@@ -2,6 +2,7 @@
  * waits, writing the reply into a buffer the event loop then sends. Also the small writers
  * every reply uses (tagged lines, strings, mailbox names). */
 #include <stdarg.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,8 @@ static void imap_job_work(void *arg)
 
     if (out == NULL)
         return;
+    /* the stream is this thread's alone: no lock taken per call */
+    __fsetlocking(out, FSETLOCKING_BYCALLER);
     imap_sel_refresh(job->s); /* another user's mailbox: its ACL as it is now */
     job->work(job->s, job->cmd, out);
     if (fclose(out) != 0) {

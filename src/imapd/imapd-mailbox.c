@@ -11,6 +11,8 @@
 
 void imap_selected_clear(struct imap_selected *sel)
 {
+    imap_flagcopy_leave(sel);
+    imap_flagcopy_clear(&sel->flags);
     free(sel->owner);
     free(sel->name);
     free(sel->uids);
@@ -58,33 +60,77 @@ static const char *imap_mailbox_arg(const struct imap_cmd *cmd, unsigned n, FILE
     return NULL;
 }
 
-void imap_out_flags(FILE *out, uint32_t flags, const char *keywords, bool recent)
+char *imap_fmt_u32(char *p, uint32_t v)
+{
+    char tmp[10];
+    size_t n = 0;
+
+    do
+        tmp[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    while (n > 0)
+        *p++ = tmp[--n];
+    return p;
+}
+
+char *imap_fmt_flags(char *p, uint32_t flags, const char *keywords, size_t kwlen, bool recent)
 {
     static const struct {
         uint32_t bit;
         const char *name;
-    } names[] = {{STORE_FLAG_ANSWERED, "\\Answered"},
-                 {STORE_FLAG_FLAGGED, "\\Flagged"},
-                 {STORE_FLAG_DELETED, "\\Deleted"},
-                 {STORE_FLAG_SEEN, "\\Seen"},
-                 {STORE_FLAG_DRAFT, "\\Draft"}};
-    const char *sep = "";
+        size_t len;
+    } names[] = {
+#define FLAG(bit, name) {bit, name, sizeof(name) - 1}
+        FLAG(STORE_FLAG_ANSWERED, "\\Answered"), FLAG(STORE_FLAG_FLAGGED, "\\Flagged"),
+        FLAG(STORE_FLAG_DELETED, "\\Deleted"),   FLAG(STORE_FLAG_SEEN, "\\Seen"),
+        FLAG(STORE_FLAG_DRAFT, "\\Draft"),
+#undef FLAG
+    };
+    char *start = p;
 
-    fputc('(', out);
+    *p++ = '(';
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (flags & names[i].bit) {
-            fprintf(out, "%s%s", sep, names[i].name);
-            sep = " ";
+            if (p > start + 1)
+                *p++ = ' ';
+            memcpy(p, names[i].name, names[i].len);
+            p += names[i].len;
         }
     }
     /* \Recent belongs to this session (RFC 3501 2.3.2) */
     if (recent) {
-        fprintf(out, "%s\\Recent", sep);
-        sep = " ";
+        if (p > start + 1)
+            *p++ = ' ';
+        memcpy(p, "\\Recent", sizeof("\\Recent") - 1);
+        p += sizeof("\\Recent") - 1;
     }
-    if (keywords != NULL && keywords[0] != '\0')
-        fprintf(out, "%s%s", sep, keywords);
-    fputc(')', out);
+    if (kwlen > 0) {
+        if (p > start + 1)
+            *p++ = ' ';
+        memcpy(p, keywords, kwlen);
+        p += kwlen;
+    }
+    *p++ = ')';
+    return p;
+}
+
+/* Formatted into a buffer and written at once: FETCH and STORE over a large mailbox write one
+ * flag list per message, and a stdio call per flag was a good part of their time. */
+void imap_out_flags(FILE *out, uint32_t flags, const char *keywords, bool recent)
+{
+    size_t kwlen = keywords != NULL ? strlen(keywords) : 0;
+    char buf[IMAP_FLAGS_FMT_MAX + 256];
+
+    if (kwlen > 256) { /* many keywords: the system flags formatted, then the keywords */
+        char *p = imap_fmt_flags(buf, flags, NULL, 0, recent) - 1;
+        if (p > buf + 1)
+            *p++ = ' ';
+        fwrite(buf, 1, (size_t)(p - buf), out);
+        fwrite(keywords, 1, kwlen, out);
+        fputc(')', out);
+        return;
+    }
+    fwrite(buf, 1, (size_t)(imap_fmt_flags(buf, flags, keywords, kwlen, recent) - buf), out);
 }
 
 /* PERMANENTFLAGS: the flags this user may change (RFC 4314 4), none in a read-only mailbox. */
@@ -123,9 +169,8 @@ static void select_work(struct imap_session *s, const struct imap_cmd *cmd, FILE
     struct store *st = imapd_store();
     struct imap_mbox m;
     struct store_mailbox *mb = &m.mb;
-    struct store_msg *msgs = NULL;
+    struct imap_flagcopy *fc = &s->sel.flags;
     struct store_error err;
-    size_t n = 0;
     uint32_t first_recent = 0, unseen = 0;
 
     if (name == NULL)
@@ -137,31 +182,41 @@ static void select_work(struct imap_session *s, const struct imap_cmd *cmd, FILE
     if (imap_mbox_open(s, cmd, name, IMAP_RIGHT_R, false, &m, out) < 0)
         return;
     bool shared = strcmp(m.owner, s->user) != 0;
+    s->sel.name = strdup(mb->name);
+    s->sel.owner = strdup(m.owner);
+    if (s->sel.name == NULL || s->sel.owner == NULL) {
+        imap_selected_clear(&s->sel);
+        imap_out_tagged(out, cmd, "NO", "[SERVERBUG] Out of memory");
+        goto out;
+    }
+    s->sel.id = mb->id;
+    s->sel.uidvalidity = mb->uidvalidity;
+    /* the messages: a copy an earlier session left brought up to date, or read whole (after
+     * mb was: every change up to its HIGHESTMODSEQ is in) */
+    imap_flagcopy_take(fc, m.owner, mb->id, mb->uidvalidity);
     /* \Recent belongs to the owner's sessions: another user's look does not take it away */
-    if (store_msg_list(st, m.owner, mb->id, 1, 0, &msgs, &n, &err) != STORE_OK ||
+    if (imap_flagcopy_refresh(s, mb->highestmodseq, &err) != STORE_OK ||
         (!examine && !shared &&
          store_mailbox_take_recent(st, m.owner, mb->id, &first_recent, &err) != STORE_OK)) {
+        imap_selected_clear(&s->sel);
         imap_out_store_error(out, cmd, &err);
         goto out;
     }
-    s->sel.uids = calloc(n + 1, sizeof(*s->sel.uids));
-    s->sel.name = strdup(mb->name);
-    s->sel.owner = strdup(m.owner);
-    if (s->sel.uids == NULL || s->sel.name == NULL || s->sel.owner == NULL) {
+    size_t n = fc->n;
+    s->sel.uids = fc->valid ? calloc(n + 1, sizeof(*s->sel.uids)) : NULL;
+    if (s->sel.uids == NULL) {
         imap_selected_clear(&s->sel);
         imap_out_tagged(out, cmd, "NO", "[SERVERBUG] Out of memory");
         goto out;
     }
     uint32_t recent = 0;
     for (size_t i = 0; i < n; i++) {
-        s->sel.uids[i] = msgs[i].uid;
-        if (!(msgs[i].flags & STORE_FLAG_SEEN) && unseen == 0)
+        s->sel.uids[i] = fc->v[i].uid;
+        if (!(fc->v[i].flags & STORE_FLAG_SEEN) && unseen == 0)
             unseen = (uint32_t)i + 1;
-        recent += first_recent != 0 && msgs[i].uid >= first_recent;
+        recent += first_recent != 0 && fc->v[i].uid >= first_recent;
     }
     s->sel.n = n;
-    s->sel.id = mb->id;
-    s->sel.uidvalidity = mb->uidvalidity;
     s->sel.uidnext = mb->uidnext;
     s->sel.modseq = mb->highestmodseq;
     s->sel.shared = shared;
@@ -182,7 +237,6 @@ static void select_work(struct imap_session *s, const struct imap_cmd *cmd, FILE
                     s->sel.readonly ? "READ-ONLY" : "READ-WRITE", examine ? "EXAMINE" : "SELECT");
 out:
     imap_mbox_close(&m);
-    store_msg_list_free(&msgs, n);
 }
 
 void imap_cmd_select(struct imap_session *s, struct imap_cmd **cmd)

@@ -276,6 +276,7 @@ static void store_work(struct imap_session *s, const struct imap_cmd *cmd, FILE 
             top = result[i].modseq > top ? result[i].modseq : top;
         if (top == s->sel.modseq + 1)
             s->sel.modseq = top;
+        imap_flagcopy_stored(&s->sel.flags, result, nresult);
         imap_out_tagged(out, cmd, "OK", "%sSTORE completed", uid ? "UID " : "");
     }
     store_msg_list_free(&result, nresult);

@@ -22,6 +22,19 @@ enum imap_state {
 };
 #define IMAP_STATE_ANY (IMAP_STATE_NOT_AUTH | IMAP_STATE_AUTH | IMAP_STATE_SELECTED)
 
+/* A copy of the selected mailbox's messages' flags (imapd-flagcopy.c): every message of the
+ * mailbox as of MODSEQ modseq, ascending UID, whether or not the session's view has it yet. */
+struct imap_flagrec {
+    uint32_t uid, flags;
+    char *keywords; /* owned; NULL when none */
+};
+struct imap_flagcopy {
+    struct imap_flagrec *v;
+    size_t n;
+    uint64_t modseq; /* every change up to this MODSEQ is in */
+    bool valid;
+};
+
 /* The selected mailbox as this session knows it: sequence numbers map to UIDs. Every store
  * call on it goes to its owner's store (another user's for a shared mailbox). */
 struct imap_selected {
@@ -35,6 +48,7 @@ struct imap_selected {
     size_t n;
     uint32_t first_recent; /* UIDs from here on are \Recent for this session */
     uint64_t modseq;       /* flag changes up to this MODSEQ have been reported */
+    struct imap_flagcopy flags;
 };
 
 struct imap_idle_key;
@@ -131,8 +145,34 @@ void imap_cmd_namespace(struct imap_session *s, struct imap_cmd **cmd);
 void imap_selected_clear(struct imap_selected *sel);
 /* "(\\Seen \\Deleted kw)" with \\Recent when recent. */
 void imap_out_flags(FILE *out, uint32_t flags, const char *keywords, bool recent);
+/* Writes v in decimal at p (at most 10 characters, no NUL); returns the end. */
+char *imap_fmt_u32(char *p, uint32_t v);
+/* Writes the flag list imap_out_flags writes at p, which has room for IMAP_FLAGS_FMT_MAX
+ * characters plus kwlen (keywords' length); returns the end. */
+#define IMAP_FLAGS_FMT_MAX 64
+char *imap_fmt_flags(char *p, uint32_t flags, const char *keywords, size_t kwlen, bool recent);
 /* The one NO for a store failure. */
 void imap_out_store_error(FILE *out, const struct imap_cmd *cmd, const struct store_error *e);
+
+/* imapd-flagcopy.c. imap_flagcopy_set makes the copy from a whole list of the mailbox read
+ * after modseq was current (taking the keywords, which it leaves NULL in msgs); without memory
+ * it stays invalid. imap_flagcopy_refresh brings the selected mailbox's copy up to date, reading
+ * what changed since, or the whole list when much did or there is no copy (floor: a MODSEQ
+ * current before that read began, 0 if none is known); the copy may still be invalid afterwards
+ * (no memory). imap_flagcopy_stored applies a STORE's result list (taking its keywords) when
+ * it covers every message of the copy and nothing else changed since the copy. imap_flagcopy_leave
+ * hands a large mailbox's copy to the process as a session leaves it, imap_flagcopy_take gives it
+ * to the next session selecting it (an invalid copy when there is none). */
+void imap_flagcopy_set(struct imap_flagcopy *fc, struct store_msg *msgs, size_t n, uint64_t modseq);
+enum store_err imap_flagcopy_refresh(struct imap_session *s, uint64_t floor,
+                                     struct store_error *err);
+void imap_flagcopy_stored(struct imap_flagcopy *fc, struct store_msg *result, size_t n);
+void imap_flagcopy_leave(struct imap_selected *sel);
+void imap_flagcopy_take(struct imap_flagcopy *fc, const char *owner, uint32_t id,
+                        uint32_t uidvalidity);
+/* Index of the first record whose UID is >= uid (n when none). */
+size_t imap_flagcopy_find(const struct imap_flagcopy *fc, uint32_t uid);
+void imap_flagcopy_clear(struct imap_flagcopy *fc);
 
 /* imapd-fetch.c: FETCH and UID FETCH */
 void imap_cmd_fetch(struct imap_session *s, struct imap_cmd **cmd);

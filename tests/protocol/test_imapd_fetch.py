@@ -436,3 +436,171 @@ def test_header_fields_without_a_blank_line(imapd_factory):
     assert c.fetch1(1, "BODY.PEEK[TEXT]") == b""
     assert c.fetch1(1, "BODY.PEEK[1]") == b""
     c.close()
+
+
+def flag_lines(c, tag, cmd):
+    """{uid: flags text} from the FETCH replies of one command, and its tagged line."""
+    untagged, tagged = c.cmd(tag, cmd)
+    got = {}
+    for u in untagged:
+        m = re.match(rb"\* (\d+) FETCH \(UID (\d+) FLAGS \(([^)]*)\)\)$", u[0])
+        if m:
+            got[int(m.group(2))] = (int(m.group(1)), m.group(3).decode())
+    return got, tagged
+
+
+def test_flags_follow_other_sessions(imapd_factory):
+    """FETCH (UID FLAGS) answers from the session's copy of the flags, brought up to date from
+    what changed since: other sessions' flags and keywords, an expunge not yet reported (the
+    message stays in the view but has no flags to show), a delivery not yet announced, and the
+    session's own STORE."""
+    d = imapd_factory(users=("alice",))
+    for i in range(6):
+        deliver(d, "alice", b"Subject: f%d\r\n\r\nbody\r\n" % i)
+    a, b = Raw(d), Raw(d)
+    a.login()
+    b.login()
+    got, tagged = flag_lines(a, "f1", "UID FETCH 1:* (UID FLAGS)")
+    assert tagged.startswith("f1 OK")
+    assert got == {u: (u, "\\Recent") for u in range(1, 7)}
+    assert b.cmd("b1", "STORE 2 +FLAGS.SILENT (\\Flagged $Work)")[1].startswith("b1 OK")
+    assert b.cmd("b2", "STORE 3 +FLAGS.SILENT (\\Deleted)")[1].startswith("b2 OK")
+    assert b.cmd("b3", "EXPUNGE")[1].startswith("b3 OK")
+    deliver(d, "alice", b"Subject: new\r\n\r\nbody\r\n")
+    got, tagged = flag_lines(a, "f2", "UID FETCH 1:* (UID FLAGS)")
+    assert tagged.startswith("f2 OK")
+    assert got == {1: (1, "\\Recent"), 2: (2, "\\Flagged \\Recent $Work"), 4: (4, "\\Recent"),
+                   5: (5, "\\Recent"), 6: (6, "\\Recent")}
+    assert a.cmd("a1", "STORE 1 +FLAGS.SILENT (\\Seen)")[1].startswith("a1 OK")
+    got, tagged = flag_lines(a, "f3", "FETCH 1:2 (UID FLAGS)")
+    assert got == {1: (1, "\\Seen \\Recent"), 2: (2, "\\Flagged \\Recent $Work")}
+    untagged, tagged = a.cmd("n", "NOOP")
+    assert [b"* 3 EXPUNGE"] in untagged and [b"* 6 EXISTS"] in untagged
+    assert b.cmd("b4", "STORE 2 -FLAGS.SILENT (\\Flagged $Work)")[1].startswith("b4 OK")
+    got, tagged = flag_lines(a, "f4", "UID FETCH 1:* (UID FLAGS)")
+    assert tagged.startswith("f4 OK")
+    assert got == {1: (1, "\\Seen \\Recent"), 2: (2, "\\Recent"), 4: (3, "\\Recent"),
+                   5: (4, "\\Recent"), 6: (5, "\\Recent"), 7: (6, "\\Recent")}
+    # keywords longer than the flag list's buffer, in STORE's reply and in FETCH
+    kws = " ".join("$kw%03d-%s" % (i, "x" * 20) for i in range(12))
+    untagged, tagged = b.cmd("b7", "UID STORE 4 +FLAGS (%s)" % kws)
+    assert tagged.startswith("b7 OK")
+    assert untagged[0][0].endswith(b"FLAGS (%s))" % kws.encode())
+    got, _ = flag_lines(a, "f7", "UID FETCH 4 (UID FLAGS)")
+    assert got == {4: (3, "\\Recent " + kws)}
+    # more changes than are worth reading one by one: the copy is read again whole
+    msg = b"Subject: more\r\n\r\nbody\r\n"
+    for i in range(300):
+        b.sock.sendall(b"m%d APPEND INBOX {%d+}\r\n" % (i, len(msg)) + msg + CRLF)
+    for i in range(300):
+        assert b.response(b"m%d" % i)[1].startswith("m%d OK" % i)
+    assert b.cmd("b6", "NOOP")[1].startswith("b6 OK")
+    assert b.cmd("b5", "STORE 1:* +FLAGS.SILENT (\\Answered)")[1].startswith("b5 OK")
+    got, tagged = flag_lines(a, "f5", "UID FETCH 1:* (UID FLAGS)")
+    assert sorted(got) == [1, 2, 4, 5, 6, 7]
+    assert all("\\Answered" in f for _, f in got.values())
+    untagged, tagged = a.cmd("n2", "NOOP")
+    assert [b"* 306 EXISTS"] in untagged
+    got, tagged = flag_lines(a, "f6", "UID FETCH 300:* (UID FLAGS)")
+    assert sorted(got) == list(range(300, 308))
+    assert got[307] == (306, "\\Answered \\Recent")
+    a.close()
+    b.close()
+
+
+def test_large_mailbox_copy_kept_between_sessions(imapd_factory):
+    """A session leaving a large mailbox leaves its copy of the flags to the next one that
+    selects it, which brings it up to date: EXISTS, UNSEEN and the flags it then shows are
+    those of the mailbox, whatever other sessions changed in between (or the session itself
+    with STORE)."""
+    d = imapd_factory(users=("alice",))
+    n = 1100
+    c = Raw(d)
+    assert c.cmd("l", "LOGIN alice secret")[1].startswith("l OK")
+    msg = b"Subject: m\r\n\r\nbody\r\n"
+    for i in range(n):
+        c.sock.sendall(b"m%d APPEND INBOX (\\Seen) {%d+}\r\n" % (i, len(msg)) + msg + CRLF)
+    for i in range(n):
+        assert c.response(b"m%d" % i)[1].startswith("m%d OK" % i)
+    assert c.cmd("s", "SELECT INBOX")[1].startswith("s OK")
+    assert c.cmd("a", "STORE 5 -FLAGS.SILENT (\\Seen)")[1].startswith("a OK")
+    assert c.cmd("o", "LOGOUT")[1].startswith("o OK")
+
+    def select(tag):
+        r = Raw(d)
+        assert r.cmd("l", "LOGIN alice secret")[1].startswith("l OK")
+        untagged, tagged = r.cmd(tag, "EXAMINE INBOX")
+        assert tagged.startswith(tag + " OK")
+        return r, [u[0] for u in untagged]
+
+    r, lines = select("e1")
+    assert b"* %d EXISTS" % n in lines and b"* OK [UNSEEN 5] First unseen" in lines
+    got, _ = flag_lines(r, "f1", "UID FETCH 1:10 (UID FLAGS)")
+    assert got[5] == (5, "") and got[6] == (6, "\\Seen")
+    assert r.cmd("o", "LOGOUT")[1].startswith("o OK")
+
+    # changes while nobody has it selected: flags, an expunge, a delivery
+    w = Raw(d)
+    w.login()
+    assert w.cmd("w1", "STORE 2 -FLAGS.SILENT (\\Seen)")[1].startswith("w1 OK")
+    assert w.cmd("w2", "STORE 5 +FLAGS.SILENT (\\Seen $Done)")[1].startswith("w2 OK")
+    assert w.cmd("w3", "STORE 1 +FLAGS.SILENT (\\Deleted)")[1].startswith("w3 OK")
+    assert w.cmd("w4", "EXPUNGE")[1].startswith("w4 OK")
+    assert w.cmd("o", "LOGOUT")[1].startswith("o OK")
+    deliver(d, "alice", b"Subject: late\r\n\r\nbody\r\n")
+
+    r, lines = select("e2")
+    assert b"* %d EXISTS" % n in lines  # one gone, one new
+    assert b"* OK [UNSEEN 1] First unseen" in lines  # UID 2 is the first message now
+    got, _ = flag_lines(r, "f2", "UID FETCH 1:10 (UID FLAGS)")
+    assert sorted(got) == list(range(2, 11))
+    assert got[2] == (1, "") and got[5] == (4, "\\Seen $Done") and got[6] == (5, "\\Seen")
+    got, _ = flag_lines(r, "f3", "FETCH %d (UID FLAGS)" % n)
+    assert got == {n + 1: (n, "")}
+    r.close()
+
+
+def test_large_mailbox_copy_follows_store(imapd_factory):
+    """The session's own STORE keeps its copy current, and the next session sees it."""
+    d = imapd_factory(users=("alice",))
+    n = 1030
+    c = Raw(d)
+    assert c.cmd("l", "LOGIN alice secret")[1].startswith("l OK")
+    msg = b"Subject: m\r\n\r\nbody\r\n"
+    for i in range(n):
+        c.sock.sendall(b"m%d APPEND INBOX {%d+}\r\n" % (i, len(msg)) + msg + CRLF)
+    for i in range(n):
+        assert c.response(b"m%d" % i)[1].startswith("m%d OK" % i)
+    assert c.cmd("s", "SELECT INBOX")[1].startswith("s OK")
+    assert c.cmd("a", "STORE 1:* +FLAGS.SILENT (\\Seen)")[1].startswith("a OK")
+    got, _ = flag_lines(c, "f1", "FETCH 1:* (UID FLAGS)")
+    assert len(got) == n and all(f.startswith("\\Seen") for _, f in got.values())
+    assert c.cmd("b", "STORE 7 -FLAGS.SILENT (\\Seen)")[1].startswith("b OK")
+    assert c.cmd("o", "LOGOUT")[1].startswith("o OK")
+    r = Raw(d)
+    assert r.cmd("l", "LOGIN alice secret")[1].startswith("l OK")
+    untagged, tagged = r.cmd("e", "EXAMINE INBOX")
+    assert [b"* OK [UNSEEN 7] First unseen"] in untagged
+    got, _ = flag_lines(r, "f2", "FETCH 1:* (UID FLAGS)")
+    assert len(got) == n and got[7] == (7, "") and got[8] == (8, "\\Seen")
+    r.close()
+
+
+def test_flags_after_a_store_that_changed_nothing(imapd_factory):
+    """A STORE that changes nothing shows another session's change in its result; the copy
+    must not take that for the whole of that change."""
+    d = imapd_factory(users=("alice",))
+    for i in range(8):
+        deliver(d, "alice", b"Subject: g%d\r\n\r\nbody\r\n" % i)
+    a, b = Raw(d), Raw(d)
+    a.login()
+    b.login()
+    assert flag_lines(a, "f1", "UID FETCH 1:* (UID FLAGS)")[1].startswith("f1 OK")
+    assert b.cmd("b1", "STORE 5:6 +FLAGS.SILENT (\\Flagged)")[1].startswith("b1 OK")
+    untagged, tagged = a.cmd("a1", "STORE 5 +FLAGS (\\Flagged)")
+    assert tagged.startswith("a1 OK")
+    got, _ = flag_lines(a, "f2", "UID FETCH 1:* (UID FLAGS)")
+    assert got[5][1] == "\\Flagged \\Recent" and got[6][1] == "\\Flagged \\Recent"
+    assert got[4][1] == "\\Recent"
+    a.close()
+    b.close()

@@ -369,6 +369,28 @@ static void test_flags_and_modseq(void **state)
     assert_int_equal(expunged[0], 2);
     store_msg_list_free(&changed, nchanged);
     free(expunged);
+
+    /* bounded: the same within the bound, with HIGHESTMODSEQ; past it nothing listed */
+    uint64_t highest = 0;
+    bool over = true;
+    mb = mailbox(st, "f", "INBOX");
+    assert_int_equal(store_msg_changes_max(st, "f", id, base + 1, 1, &changed, &nchanged, &expunged,
+                                           &nexp, &highest, &over, &err),
+                     STORE_OK);
+    assert_false(over);
+    assert_int_equal(nchanged, 1);
+    assert_int_equal(changed[0].uid, 3);
+    assert_int_equal(nexp, 1);
+    assert_true(highest == mb.highestmodseq);
+    store_msg_list_free(&changed, nchanged);
+    free(expunged);
+    assert_int_equal(store_msg_changes_max(st, "f", id, 0, 1, &changed, &nchanged, &expunged, &nexp,
+                                           &highest, &over, &err),
+                     STORE_OK);
+    assert_true(over);
+    assert_true(changed == NULL && nchanged == 0 && expunged == NULL && nexp == 0);
+    assert_true(highest == mb.highestmodseq);
+    store_mailbox_clear(&mb);
 }
 
 static void test_copy_move(void **state)
