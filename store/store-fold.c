@@ -324,6 +324,10 @@ static enum store_err change_fn(struct store_tx *tx, void *vctx, struct store_er
     STORE_FAULT("change-encoded");
     if (rc == STORE_OK && c->buf->len > 0)
         rc = store_journal_append(&j, c->buf, c->durable, err);
+    /* fn made its change in the shadow by the same steps as applying its record does, so the
+     * shadow is now the journal applied as it stands: the next read need not apply it again */
+    if (rc == STORE_OK && c->buf->len > 0)
+        store_tx_shadow_offer(tx, j.end);
     c->fold_due = rc == STORE_OK && j.end > STORE_JOURNAL_FOLD_READERS_AT;
     store_journal_close(&j);
     return rc;
