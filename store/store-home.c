@@ -38,6 +38,7 @@ struct fold_wrap {
     store_tx_fn *fn;
     void *ctx;
     size_t folded;             /* records the fold read */
+    off_t journal_len;         /* a reader: the journal's length when it looked */
     struct store_fold_out out; /* expunged bodies, unlinked once the fold is committed */
 };
 
@@ -59,7 +60,13 @@ static enum store_err fold_shadow_then(struct store_tx *tx, void *vctx, struct s
     enum store_err rc;
 
     store_tx_shadow(tx);
-    rc = store_journal_fold(tx, w->u, &folded, NULL, err);
+    /* The journal as long as when the kept shadow was made, and the index's generation the
+     * same: nothing was committed since (an append in progress may have reached the file, but
+     * until it returns a read may come before it). */
+    if (store_tx_shadow_reuse(tx, w->journal_len))
+        rc = STORE_OK;
+    else
+        rc = store_journal_fold(tx, w->u, &folded, NULL, err);
     if (rc == STORE_OK)
         rc = w->fn(tx, w->ctx, err);
     return rc;
@@ -80,7 +87,7 @@ static void fold_reset(void *vctx)
 enum store_err store_user_tx(struct store_userctx *u, enum store_tx_mode mode, store_tx_fn *fn,
                              void *ctx, struct store_error *err)
 {
-    struct fold_wrap w = {u, fn, ctx, 0, {0}};
+    struct fold_wrap w = {.u = u, .fn = fn, .ctx = ctx};
     enum store_err rc;
 
     /* Every reader sees what the journal holds. A writer folds it in first, under its lock
@@ -93,7 +100,7 @@ enum store_err store_user_tx(struct store_userctx *u, enum store_tx_mode mode, s
         rc = store_tx_run_then(u->st, u->index, mode, fold_then, &w, fold_reset, err);
     else if (fn == NULL)
         return STORE_OK;
-    else if (store_journal_size(u) > 0)
+    else if ((w.journal_len = store_journal_size(u)) > 0)
         rc = store_tx_run(u->st, u->index, mode, fold_shadow_then, &w, err);
     else
         rc = store_tx_run(u->st, u->index, mode, fn, ctx, err);

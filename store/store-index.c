@@ -335,8 +335,8 @@ static enum store_err tx_open(struct store_tx *tx, enum store_tx_mode mode, uint
  * path component), a mapping and the parse of its meta, and every leaf a reader loaded is
  * forgotten at the close. So a reader's handle is kept after its transaction, its lock let
  * go, in its path's entry, and the next read of the path takes it again once it is shown
- * current: the path still names the file it holds (same_file), no WAL says a writer died in it,
- * and the file's generation is the one the handle was last current at. The generation is a
+ * current: the path still names the file it holds (same_file) and the file's generation is the
+ * one the handle was last current at. The generation is a
  * counter in <path>.gen that every writer advances as soon as it holds the file exclusively,
  * before it changes anything, so a writer that dies half-way has advanced it too. */
 /* fcntl lock on the handle's own descriptor, the lock Tokyo Cabinet itself takes (whole file,
@@ -395,7 +395,9 @@ static enum store_err cached_take(struct path_lock *pl, struct store_tx *tx, uin
         pl->genfd = open(g, O_RDONLY | O_CLOEXEC);
         free(g);
     }
-    if (wal_exists(tx->path) || !same_file(tx) || gen_read(pl->genfd) != pl->gen) {
+    /* A writer that died inside its transaction advanced the generation first, so the WAL it
+     * left is found by the open that follows a mismatch. */
+    if (!same_file(tx) || gen_read(pl->genfd) != pl->gen) {
         file_lock(pl->cached, F_UNLCK);
         tx->bdb = NULL;
         cached_close(pl);
