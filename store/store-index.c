@@ -523,7 +523,7 @@ static enum store_err copy_range(int in, int out, off_t size, const char *path,
 static enum store_err bulk_copy(struct store_tx *tx, const char *copy, struct store_error *err)
 {
     int in = tx->bdb->hdb->fd, out;
-    unsigned char flags;
+    unsigned char flags = 0;
     struct stat sb;
     enum store_err rc;
 
