@@ -189,6 +189,10 @@ enum store_err store_share_note(struct store *st, const char *id, const char *ow
 enum store_err store_share_forget(struct store *st, const char *id, const char *owner,
                                   struct store_error *err);
 
+/* Indexes up to this size are folded on a copy (STORE_TX_BULK), larger ones in a transaction;
+ * tests lower it to reach the transaction. */
+extern off_t store_fold_copy_max;
+
 /* ---- fault injection for the crash tests ---- */
 
 /* When set, called at named points of a write ("deliver-linked", "deliver-commit"); a test

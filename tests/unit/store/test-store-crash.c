@@ -170,9 +170,10 @@ static void test_crash_at_first_commit(void **state)
     test_store_free(&st);
 }
 
-/* A fold that dies at its commit: the WAL undoes it, the journal still holds every delivery,
- * and the next reader folds them in, each once. */
-static void test_crash_in_fold(void **state)
+/* A fold that dies at its commit (a small index is folded on a copy: before the rename; a
+ * large one in a transaction: the WAL undoes it): the journal still holds every delivery, and
+ * the next reader folds them in, each once. */
+static void crash_in_fold(const char *point)
 {
     struct store *st = test_store_new();
     struct store_error err;
@@ -187,7 +188,7 @@ static void test_crash_in_fold(void **state)
     pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        crash_point = "tx-commit";
+        crash_point = point;
         store_fault_hook = crash_here;
         store_fold(st, "victim", &err);
         _exit(0);
@@ -208,6 +209,21 @@ static void test_crash_in_fold(void **state)
     assert_no_dangling(st, "victim");
     store_mailbox_clear(&mb);
     test_store_free(&st);
+}
+
+static void test_crash_in_fold(void **state)
+{
+    crash_in_fold("bulk-synced");
+}
+
+/* The same in a transaction (an index past the size folded on a copy). */
+static void test_crash_in_fold_tx(void **state)
+{
+    off_t was = store_fold_copy_max;
+
+    store_fold_copy_max = 0;
+    crash_in_fold("tx-commit");
+    store_fold_copy_max = was;
 }
 
 /* A COPY that dies before its commit leaves the target as it was. */
@@ -288,13 +304,10 @@ static void test_tmp_sweep(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_crash_after_link),
-        cmocka_unit_test(test_crash_before_commit),
-        cmocka_unit_test(test_crash_journal_unsynced),
-        cmocka_unit_test(test_crash_at_first_commit),
-        cmocka_unit_test(test_crash_in_fold),
-        cmocka_unit_test(test_crash_in_copy),
-        cmocka_unit_test(test_tmp_sweep),
+        cmocka_unit_test(test_crash_after_link),      cmocka_unit_test(test_crash_before_commit),
+        cmocka_unit_test(test_crash_in_fold_tx),      cmocka_unit_test(test_crash_journal_unsynced),
+        cmocka_unit_test(test_crash_at_first_commit), cmocka_unit_test(test_crash_in_fold),
+        cmocka_unit_test(test_crash_in_copy),         cmocka_unit_test(test_tmp_sweep),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
