@@ -245,23 +245,12 @@ static enum store_err jdlv_fn(struct store_tx *tx, void *vctx, struct store_erro
     }
     if (rc != STORE_OK)
         return rc;
-    rc = store_journal_open(c->u, &j, err);
-    if (rc != STORE_OK)
+    /* UIDs, quota and the counters of the NEW events continue from what the journal holds;
+     * past its bound the transaction folds it, then delivers */
+    rc = store_journal_begin(tx, c->u, &j, &c->slow, err);
+    if (rc != STORE_OK || c->slow)
         return rc;
-    if (j.end > STORE_JOURNAL_HARD_MAX) {
-        c->slow = true; /* nobody folded it: the transaction does, then delivers */
-        store_journal_close(&j);
-        return STORE_OK;
-    }
-    /* UIDs, quota and the counters of the NEW events continue from what the journal holds. */
-    store_tx_shadow(tx);
-    if (!store_tx_shadow_reuse(tx, j.size)) {
-        rc = store_journal_apply(tx, c->u, &j, NULL, err);
-        if (rc == STORE_OK)
-            store_tx_shadow_offer(tx, j.size);
-    }
-    if (rc == STORE_OK)
-        rc = store_usage_load(tx, &usage, err);
+    rc = store_usage_load(tx, &usage, err);
     for (size_t i = 0; rc == STORE_OK && i < c->n; i++) {
         rc = dlv_one(tx, c, i, &usage, err);
         if (rc != STORE_OK && c->d[i]->err.code != STORE_OK)

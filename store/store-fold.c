@@ -292,6 +292,31 @@ enum store_err store_journal_fold(struct store_tx *tx, const struct store_userct
 
 /* ---- changes made through the journal ---- */
 
+enum store_err store_journal_begin(struct store_tx *tx, const struct store_userctx *u,
+                                   struct store_journal *j, bool *declined_r,
+                                   struct store_error *err)
+{
+    enum store_err rc = store_journal_open(u, j, err);
+
+    *declined_r = false;
+    if (rc != STORE_OK)
+        return rc;
+    if (j->end > STORE_JOURNAL_HARD_MAX) {
+        *declined_r = true; /* nobody folded it: the caller's transaction does */
+        store_journal_close(j);
+        return STORE_OK;
+    }
+    store_tx_shadow(tx);
+    if (!store_tx_shadow_reuse(tx, j->size)) {
+        rc = store_journal_apply(tx, u, j, NULL, err);
+        if (rc == STORE_OK)
+            store_tx_shadow_offer(tx, j->size);
+    }
+    if (rc != STORE_OK)
+        store_journal_close(j);
+    return rc;
+}
+
 struct change {
     struct store_userctx *u;
     store_tx_fn *fn;
@@ -304,23 +329,11 @@ static enum store_err change_fn(struct store_tx *tx, void *vctx, struct store_er
 {
     struct change *c = vctx;
     struct store_journal j;
-    enum store_err rc = store_journal_open(c->u, &j, err);
+    enum store_err rc = store_journal_begin(tx, c->u, &j, &c->declined, err);
 
-    if (rc != STORE_OK)
+    if (rc != STORE_OK || c->declined)
         return rc;
-    if (j.end > STORE_JOURNAL_HARD_MAX) {
-        c->declined = true; /* nobody folded it: the caller's transaction does */
-        store_journal_close(&j);
-        return STORE_OK;
-    }
-    store_tx_shadow(tx);
-    if (!store_tx_shadow_reuse(tx, j.size)) {
-        rc = store_journal_apply(tx, c->u, &j, NULL, err);
-        if (rc == STORE_OK)
-            store_tx_shadow_offer(tx, j.size);
-    }
-    if (rc == STORE_OK)
-        rc = c->fn(tx, c->ctx, err);
+    rc = c->fn(tx, c->ctx, err);
     STORE_FAULT("change-encoded");
     if (rc == STORE_OK && c->buf->len > 0)
         rc = store_journal_append(&j, c->buf, c->durable, err);

@@ -135,6 +135,14 @@ enum store_err store_journal_fold(struct store_tx *tx, const struct store_userct
  * (so records of this fold never come back after a later commit that did not fold them). */
 void store_journal_reset(const struct store_userctx *u);
 
+/* Inside a read transaction on u's index: opens the journal for appending (locked, j->end where
+ * records go) and makes the transaction's shadow the journal applied (the one kept by an
+ * earlier read when still current). *declined_r: the journal is past STORE_JOURNAL_HARD_MAX
+ * (closed again; the caller makes its change in a write transaction, which folds it). */
+enum store_err store_journal_begin(struct store_tx *tx, const struct store_userctx *u,
+                                   struct store_journal *j, bool *declined_r,
+                                   struct store_error *err);
+
 /* A change made through the journal: fn runs in a read transaction on u's index whose shadow
  * holds the journal applied, so it sees the current state, and whose writes go nowhere; fn
  * encodes its records into buf, which are then appended with one fdatasync (none unless durable:

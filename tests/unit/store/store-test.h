@@ -20,6 +20,9 @@ enum store_err test_deliver(struct store *st, const char *user, const char *mail
 /* Id of user's mailbox name (fails the test when absent). */
 uint32_t test_mailbox_id(struct store *st, const char *user, const char *name);
 
+/* Copies the file from over to (created 0600 or truncated); fails the test on error. */
+void test_copy_file(const char *from, const char *to);
+
 /* The bytes of a message's body file, NUL-terminated (caller frees). */
 char *test_body_read(struct store *st, const char *user, uint32_t mailbox_id, uint32_t uid);
 

@@ -232,19 +232,6 @@ static void test_expunged_delivery_keeps_uid(void **state)
     test_store_free(&st);
 }
 
-static void copy_file(const char *from, const char *to)
-{
-    char buf[65536];
-    int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ssize_t n;
-
-    assert_true(in >= 0 && out >= 0);
-    while ((n = read(in, buf, sizeof(buf))) > 0)
-        assert_int_equal(write(out, buf, (size_t)n), n);
-    close(in);
-    close(out);
-}
-
 /* A fold whose journal reset was lost: the same records come back and change nothing, neither
  * in a reader's view nor in the next fold. */
 static void test_replay_changes_nothing(void **state)
@@ -264,11 +251,11 @@ static void test_replay_changes_nothing(void **state)
     assert_int_equal(store_expunge(st, USER, id, NULL, 0, &gone, &ngone, &err), STORE_OK);
     free(gone);
     assert_int_equal(store_mailbox_take_recent(st, USER, id, &r, &err), STORE_OK);
-    copy_file(jpath, saved);
+    test_copy_file(jpath, saved);
     assert_int_equal(store_fold(st, USER, &err), STORE_OK);
     first = view_of(st, id, 0);
 
-    copy_file(saved, jpath);
+    test_copy_file(saved, jpath);
     again = view_of(st, id, 0);
     assert_same_view(&first, &again);
     assert_int_equal(store_fold(st, USER, &err), STORE_OK);

@@ -34,19 +34,6 @@ static off_t file_size(const char *path)
     return stat(path, &sb) == 0 ? sb.st_size : -1;
 }
 
-static void copy_file(const char *from, const char *to)
-{
-    char buf[65536];
-    int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ssize_t n;
-
-    assert_true(in >= 0 && out >= 0);
-    while ((n = read(in, buf, sizeof(buf))) > 0)
-        assert_int_equal(write(out, buf, (size_t)n), n);
-    close(in);
-    close(out);
-}
-
 static uint32_t messages_in(struct store *st, const char *user, const char *name)
 {
     struct store_mailbox mb;
@@ -185,10 +172,10 @@ static void test_stale_records_skipped(void **state)
     assert_int_equal(test_deliver(st, "jane", NULL, msg, NULL, NULL), STORE_OK);
     assert_int_equal(test_deliver(st, "jane", NULL, msg, NULL, NULL), STORE_OK);
     assert_true(asprintf(&saved, "%s.saved", jpath) > 0);
-    copy_file(jpath, saved);
+    test_copy_file(jpath, saved);
     assert_int_equal(store_fold(st, "jane", &err), STORE_OK);
     assert_int_equal(file_size(jpath), 0);
-    copy_file(saved, jpath); /* as if the truncation never reached the disk */
+    test_copy_file(saved, jpath); /* as if the truncation never reached the disk */
     assert_int_equal(messages_in(st, "jane", "INBOX"), 3);
     assert_int_equal(store_usage_get(st, "jane", &usage, &err), STORE_OK);
     assert_int_equal(usage.messages, 3);
