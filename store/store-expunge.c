@@ -115,20 +115,9 @@ static enum store_tx_mode expunge_mode(struct store *st, const struct store_user
 static enum store_err expunge_commit(struct store *st, struct store_userctx *u,
                                      struct expunge_ctx *c, struct store_error *err)
 {
-    enum store_tx_mode mode = expunge_mode(st, u, c->id, c->uids, c->nuids);
-    struct store_buf journal = {0};
-    bool done = false;
-    enum store_err rc;
-
-    if (mode == STORE_TX_BULK)
-        return store_user_tx(u, mode, expunge_fn, c, err);
-    c->journal = &journal;
-    rc = store_journal_change(u, expunge_fn, c, &journal, true, &done, err);
-    c->journal = NULL;
-    store_buf_free(&journal);
-    if (rc != STORE_OK || done)
-        return rc;
-    return store_user_tx(u, mode, expunge_fn, c, err); /* declined before expunge_fn ran */
+    if (expunge_mode(st, u, c->id, c->uids, c->nuids) == STORE_TX_BULK)
+        return store_user_tx(u, STORE_TX_BULK, expunge_fn, c, err);
+    return store_journal_change(u, expunge_fn, c, &c->journal, true, err);
 }
 
 enum store_err store_expunge(struct store *st, const char *user, uint32_t mailbox_id,

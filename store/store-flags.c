@@ -113,20 +113,9 @@ static enum store_err flags_fn(struct store_tx *tx, void *vctx, struct store_err
 static enum store_err flags_commit(struct store_userctx *u, struct flags_ctx *c,
                                    struct store_error *err)
 {
-    struct store_buf journal = {0};
-    bool done = false;
-    enum store_err rc = STORE_OK;
-
     if (store_tx_bulk_worth(u->index, c->nuids))
         return store_user_tx(u, STORE_TX_BULK, flags_fn, c, err);
-    c->journal = &journal;
-    rc = store_journal_change(u, flags_fn, c, &journal, true, &done, err);
-    c->journal = NULL;
-    store_buf_free(&journal);
-    if (rc != STORE_OK || done)
-        return rc;
-    /* declined before flags_fn ran */
-    return store_user_tx(u, STORE_TX_WRITE, flags_fn, c, err);
+    return store_journal_change(u, flags_fn, c, &c->journal, true, err);
 }
 
 enum store_err store_flags_update(struct store *st, const char *user, uint32_t mailbox_id,

@@ -347,23 +347,24 @@ static enum store_err change_fn(struct store_tx *tx, void *vctx, struct store_er
 }
 
 enum store_err store_journal_change(struct store_userctx *u, store_tx_fn *fn, void *ctx,
-                                    struct store_buf *buf, bool durable, bool *done_r,
-                                    struct store_error *err)
+                                    struct store_buf **slot, bool durable, struct store_error *err)
 {
-    struct change c = {u, fn, ctx, buf, durable, false, false};
-    enum store_err rc;
+    struct store_buf buf = {0};
+    struct change c = {u, fn, ctx, &buf, durable, true, false};
+    enum store_err rc = STORE_OK;
 
-    *done_r = false;
-    if (access(u->index, F_OK) != 0)
-        return STORE_OK; /* the write transaction says what is missing */
-    /* Not store_user_tx: its read would apply the journal under a lock of its own. */
-    rc = store_tx_run(u->st, u->index, STORE_TX_READ, change_fn, &c, err);
-    if (rc != STORE_OK || c.declined)
-        return rc;
-    *done_r = true;
+    *slot = &buf;
+    /* Not store_user_tx: its read would apply the journal under a lock of its own. A missing
+     * index is left to the write transaction, which says what is missing. */
+    if (access(u->index, F_OK) == 0)
+        rc = store_tx_run(u->st, u->index, STORE_TX_READ, change_fn, &c, err);
+    *slot = NULL;
+    store_buf_free(&buf);
+    if (rc == STORE_OK && c.declined) /* before fn ran */
+        return store_user_tx(u, STORE_TX_WRITE, fn, ctx, err);
     /* The change is committed; a fold that fails leaves it in the journal, where every reader
      * sees it and the next writer folds it. */
-    if (c.fold_due)
+    if (rc == STORE_OK && c.fold_due)
         store_fold_later(u->st, u->user);
-    return STORE_OK;
+    return rc;
 }

@@ -145,13 +145,12 @@ enum store_err store_journal_begin(struct store_tx *tx, const struct store_userc
 
 /* A change made through the journal: fn runs in a read transaction on u's index whose shadow
  * holds the journal applied, so it sees the current state, and whose writes go nowhere; fn
- * encodes its records into buf, which are then appended with one fdatasync (none unless durable:
- * the record becomes durable with the next one synced, and a crash may lose it). Past
- * STORE_JOURNAL_FOLD_AT the journal is folded into the index afterwards. *done_r is false when
- * the journal path declined (no index yet, or a journal past STORE_JOURNAL_HARD_MAX): nothing
- * was done, and the caller makes the change in a write transaction instead. */
+ * encodes its records into *slot (a buffer set for the call), which are then appended with one
+ * fdatasync (none unless durable: the record becomes durable with the next one synced, and a
+ * crash may lose it). Past STORE_JOURNAL_FOLD_READERS_AT a fold is queued. Where the journal
+ * path declines (no index yet, or a journal past STORE_JOURNAL_HARD_MAX) fn runs in a write
+ * transaction instead, with *slot NULL. */
 enum store_err store_journal_change(struct store_userctx *u, store_tx_fn *fn, void *ctx,
-                                    struct store_buf *buf, bool durable, bool *done_r,
-                                    struct store_error *err);
+                                    struct store_buf **slot, bool durable, struct store_error *err);
 
 #endif

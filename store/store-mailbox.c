@@ -288,21 +288,15 @@ enum store_err store_mailbox_take_recent(struct store *st, const char *user, uin
                                          uint32_t *first_recent_r, struct store_error *err)
 {
     struct store_userctx u;
-    struct store_buf journal = {0};
-    struct recent_ctx c = {id, 0, &journal};
+    struct recent_ctx c = {id, 0, NULL};
     enum store_err rc = store_userctx_init(&u, st, user, err);
-    bool done = false;
 
     /* Most SELECTs find nothing new and write nothing; the others one journal record, not
      * synced: \Recent is advisory (RFC 3501 2.3.2), and a crash that loses the record only
      * shows the messages as recent once more. */
     if (rc == STORE_OK)
-        rc = store_journal_change(&u, recent_fn, &c, &journal, false, &done, err);
-    c.journal = NULL;
-    if (rc == STORE_OK && !done)
-        rc = store_user_tx(&u, STORE_TX_WRITE, recent_fn, &c, err);
+        rc = store_journal_change(&u, recent_fn, &c, &c.journal, false, err);
     *first_recent_r = c.first;
-    store_buf_free(&journal);
     store_userctx_free(&u);
     return rc;
 }
